@@ -1,0 +1,57 @@
+# DNN Lab: two commands on a fresh machine.
+#   make run   set up everything and start the app on http://localhost:8501
+#   make test  set up everything the tests need and run them
+.PHONY: run test lint bench presets clean
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STREAMLIT_FLAGS ?= --server.headless true --browser.gatherUsageStats false
+
+run: $(VENV)/.installed .cache/mnist.npz
+	$(PY) -m streamlit run app.py $(STREAMLIT_FLAGS)
+
+test: $(VENV)/.dev-installed .cache/mnist.npz .cache/browser
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/hadolint Dockerfile
+	DNNLAB_CHROMIUM="$$(cat .cache/browser)" $(PY) -m pytest
+
+lint: $(VENV)/.dev-installed
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+bench: $(VENV)/.installed .cache/mnist.npz
+	$(PY) bench/train_overhead.py
+	$(PY) bench/predict_latency.py
+
+# Re-train the four shipped presets exactly as they were made (10 epochs, seed 0).
+presets: $(VENV)/.installed .cache/mnist.npz
+	for p in mlp-raw mlp-rescaled mlp-relu cnn; do \
+		$(PY) -m dnnlab train --preset $$p --epochs 10 --seed 0 --replace || exit 1; done
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: $(VENV)/.installed requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+# MNIST, verified and cached; works offline once cached (see dnnlab/data.py).
+.cache/mnist.npz: | $(VENV)/.installed
+	$(PY) -m dnnlab data
+
+# A Chromium for the browser tests: Debian's package where apt is available
+# (Playwright's own download needs the open internet), else Playwright's.
+.cache/browser: | $(VENV)/.dev-installed
+	mkdir -p .cache
+	if command -v chromium >/dev/null; then command -v chromium > $@; \
+	elif command -v apt-get >/dev/null; then \
+		$$(test "$$(id -u)" = 0 || echo sudo) apt-get install -y --no-install-recommends chromium >/dev/null \
+		&& command -v chromium > $@; \
+	else $(PY) -m playwright install chromium && echo playwright > $@; fi
+	test -s $@
+
+clean:
+	rm -rf $(VENV) .cache .pytest_cache .ruff_cache

@@ -1,0 +1,5 @@
+import sys
+
+from dnnlab.cli import main
+
+sys.exit(main())

@@ -1,0 +1,300 @@
+"""`python -m dnnlab ...`: the same core as the app, from a terminal.
+
+Every subcommand takes `--json` for machine-readable output. Wrong arguments and bad
+files get a one-line message and a non-zero exit status, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+from dnnlab import architectures
+from dnnlab.architectures import PRESETS
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+class CliError(Exception):
+    """A user-facing error: printed as one line, exit status 1."""
+
+
+def _print_json(obj) -> None:
+    print(json.dumps(obj, indent=2, allow_nan=False, default=str))
+
+
+def _percent(x: float | None) -> str:
+    return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.2f}%"
+
+
+# --- subcommands -------------------------------------------------------------
+
+
+def cmd_data(args) -> int:
+    from dnnlab import data
+
+    loaded = data.load()
+    (xtr, _), (xte, _) = loaded.arrays
+    info = {
+        "source": loaded.source,
+        "train": len(xtr),
+        "test": len(xte),
+        "digest": loaded.digest,
+        "cache": str(data.cache_path()),
+    }
+    if args.json:
+        _print_json(info)
+    else:
+        print(f"MNIST ready from {loaded.source}: {len(xtr):,} training and {len(xte):,} test images")
+    return 0
+
+
+def cmd_presets(args) -> int:
+    rows = [
+        {
+            "name": p.name,
+            "title": p.title,
+            "params": architectures.count_params(p.spec),
+            "talk_accuracy": p.talk_accuracy,
+            "description": p.description,
+        }
+        for p in PRESETS.values()
+    ]
+    if args.json:
+        _print_json(rows)
+    else:
+        print(f"{'preset':<14}{'params':>8}  {'talk':>5}  description")
+        for r in rows:
+            print(f"{r['name']:<14}{r['params']:>8,}  {r['talk_accuracy']:>5.0%}  {r['description']}")
+    return 0
+
+
+def _load_any(name: str):
+    """(model, spec) of a preset (untrained) or a saved model."""
+    from dnnlab import registry
+
+    if name in PRESETS:
+        spec = PRESETS[name].spec
+        return architectures.build_model(spec), spec
+    try:
+        registry.validate_name(name)
+        model, meta = registry.load(name)
+    except (ValueError, registry.RegistryError) as e:
+        raise CliError(f"{e} (presets: {', '.join(PRESETS)}; saved: `python -m dnnlab models`)") from None
+    return model, architectures.ModelSpec.from_dict(meta["spec"])
+
+
+def cmd_summary(args) -> int:
+    model, _ = _load_any(args.model)
+    if args.json:
+        _print_json({"layers": architectures.summary_rows(model), "total_params": model.count_params()})
+    else:
+        print(architectures.summary_text(model))
+    return 0
+
+
+def cmd_train(args) -> int:
+    from dnnlab import data, registry, training
+
+    spec = architectures.preset_spec(args.preset)
+    name = registry.validate_name(args.name or args.preset)
+    if not args.replace and (registry.models_dir() / f"{name}.keras").exists():
+        raise CliError(f"a model named {name!r} already exists; pass --replace or choose --name")
+    loaded = data.load()
+    arrays = data.load_mnist(limit=args.limit)
+
+    def show(p):
+        if p.kind == "epoch" and not args.json:
+            val = f"  val_accuracy {p.val_accuracy:.4f}" if p.val_accuracy is not None else ""
+            print(
+                f"epoch {p.epoch}/{p.epochs}  loss {p.loss:.4f}  accuracy {p.accuracy:.4f}{val}"
+                f"  ({p.samples_per_second:,.0f} samples/s)",
+                flush=True,
+            )
+
+    strategy = None
+    if args.strategy == "mirrored":
+        import tensorflow as tf
+
+        strategy = tf.distribute.MirroredStrategy()
+    result = training.train(
+        spec,
+        arrays,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.lr,
+        seed=args.seed,
+        validation_split=args.validation_split,
+        on_progress=show,
+        strategy=strategy,
+    )
+    meta = registry.build_meta(result, data_digest=loaded.digest, name=name)
+    if args.limit:
+        meta["data_limit"] = args.limit
+    registry.save(result.model, meta, name, replace=args.replace)
+    out = {
+        "name": name,
+        "preset": args.preset,
+        "params": meta["params"],
+        "epochs": result.epochs_completed,
+        "test_accuracy": result.test_accuracy,
+        "test_loss": result.test_loss,
+        "train_seconds": meta["train_seconds"],
+        "epoch_seconds": meta["epoch_seconds"],
+    }
+    if args.json:
+        _print_json(out)
+    else:
+        print(
+            f"saved {name}: test accuracy {_percent(result.test_accuracy)}, "
+            f"test loss {result.test_loss:.4f}, {result.train_seconds:.1f} s"
+        )
+    return 0
+
+
+def cmd_models(args) -> int:
+    from dnnlab import registry
+
+    infos = registry.list_models()
+    if args.json:
+        _print_json([i.summary() for i in infos])
+        return 0
+    if not infos:
+        print(f"no saved models in {registry.models_dir()}")
+    for i in infos:
+        if i.ok:
+            s = i.summary()
+            print(
+                f"{i.name:<24}{s['preset'] or 'custom':<14}{s['params'] or 0:>8,} params  "
+                f"{_percent(s['test_accuracy'])}"
+            )
+        else:
+            print(f"{i.name:<24}broken: {i.error}")
+    return 0
+
+
+def cmd_predict(args) -> int:
+    from dnnlab import inference
+
+    model, spec = _load_any(args.model)
+    if args.model in PRESETS:
+        raise CliError(f"{args.model!r} is an untrained preset; name a saved model (see `models`)")
+    results, failed = [], 0
+    for file in args.files:
+        try:
+            probabilities = inference.predict(model, spec, inference.read_image(file))
+        except inference.ImageError as e:
+            failed += 1
+            message = str(e) if str(e).startswith(str(file)) else f"{file}: {e}"
+            print(f"error: {message}", file=sys.stderr)
+            continue
+        digit = int(probabilities.argmax())
+        results.append(
+            {"file": str(file), "digit": digit, "probabilities": [round(float(p), 6) for p in probabilities]}
+        )
+        if not args.json:
+            print(f"{file}: {digit} ({probabilities[digit]:.1%})")
+    if args.json:
+        _print_json(results)
+    return EXIT_ERROR if failed else 0
+
+
+def cmd_reproduce(args) -> int:
+    from dnnlab import data, training
+
+    arrays = data.load_mnist(limit=args.limit)
+    rows = []
+    for preset in PRESETS.values():
+        if not args.json:
+            print(f"training {preset.name} for {args.epochs} epochs…", flush=True)
+        result = training.train(preset.spec, arrays, epochs=args.epochs, seed=args.seed)
+        rows.append(
+            {
+                "preset": preset.name,
+                "params": result.model.count_params(),
+                "test_accuracy": result.test_accuracy,
+                "talk_accuracy": preset.talk_accuracy,
+                "train_seconds": round(result.train_seconds, 1),
+            }
+        )
+    if args.json:
+        _print_json(rows)
+    else:
+        print(f"\n{'preset':<14}{'params':>8}  {'test accuracy':>13}  {'talk':>5}")
+        for r in rows:
+            print(
+                f"{r['preset']:<14}{r['params']:>8,}  {_percent(r['test_accuracy']):>13}  {r['talk_accuracy']:>5.0%}"
+            )
+    return 0
+
+
+# --- parser -------------------------------------------------------------------
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m dnnlab", description="DNN Lab: deep networks on MNIST.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name, func, help_text):
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("--json", action="store_true", help="machine-readable output")
+        p.set_defaults(func=func)
+        return p
+
+    add("data", cmd_data, "make sure MNIST is present and say where it came from")
+    add("presets", cmd_presets, "list the talk's four networks and their parameter counts")
+    p = add("summary", cmd_summary, "print the layer table of a preset or saved model")
+    p.add_argument("model", metavar="PRESET_OR_MODEL")
+    p = add("train", cmd_train, "train a preset, save it and print its test accuracy")
+    p.add_argument("--preset", required=True, choices=list(PRESETS))
+    p.add_argument("--epochs", type=_positive_int, default=10)
+    p.add_argument("--batch-size", type=_positive_int, default=32)
+    p.add_argument("--lr", type=float, default=0.001, help="Adam learning rate (default 0.001)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--validation-split", type=float, default=0.0)
+    p.add_argument("--name", help="model name (default: the preset name)")
+    p.add_argument("--replace", action="store_true", help="replace a saved model of the same name")
+    p.add_argument("--limit", type=_positive_int, help="train and test on the first N images only")
+    p.add_argument(
+        "--strategy",
+        choices=["default", "mirrored"],
+        default="default",
+        help="'mirrored': tf.distribute.MirroredStrategy over the available devices",
+    )
+    add("models", cmd_models, "list saved models with their test accuracy")
+    p = add("predict", cmd_predict, "predict the digit in image files")
+    p.add_argument("--model", required=True)
+    p.add_argument("files", nargs="+", metavar="FILE", type=Path)
+    p = add("reproduce", cmd_reproduce, "train the talk's four networks and print the staircase")
+    p.add_argument("--epochs", type=_positive_int, default=10)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--limit", type=_positive_int, help="train and test on the first N images only")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)  # argparse exits with status 2 on bad usage
+    from dnnlab import data, registry
+
+    try:
+        return args.func(args)
+    except (CliError, ValueError, data.MnistError, registry.RegistryError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,59 @@
+"""Streamlit helpers shared by the pages: cached shared resources and the model picker.
+
+Shared, read-only things (MNIST, loaded models) live in `st.cache_resource`, once per
+server process; what belongs to one user lives in `st.session_state`.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dnnlab import data, registry
+
+
+@st.cache_resource(show_spinner="Loading MNIST…")
+def mnist():
+    """MNIST as `load_mnist()` returns it, loaded once per server process."""
+    return data.load()
+
+
+@st.cache_resource(show_spinner="Loading model…", max_entries=32)
+def load_model(name: str, mtime: float):
+    """(model, meta) of a saved model; `mtime` makes a replaced file load afresh."""
+    return registry.load(name)
+
+
+def saved_model(name: str):
+    """(model, meta) of a saved model, through the cache."""
+    path = registry.models_dir() / f"{name}.keras"
+    return load_model(name, path.stat().st_mtime if path.exists() else 0.0)
+
+
+def usable_models() -> list[registry.ModelInfo]:
+    return [info for info in registry.list_models() if info.ok]
+
+
+def default_model(infos: list[registry.ModelInfo]) -> str | None:
+    """The most accurate CNN, else the most accurate model."""
+    if not infos:
+        return None
+    cnns = [i for i in infos if i.spec.is_conv] or infos
+    return max(cnns, key=lambda i: i.test_accuracy or 0).name
+
+
+def model_picker(key: str, label: str = "Model") -> str | None:
+    """A selectbox over the usable saved models, defaulting to the best CNN."""
+    infos = usable_models()
+    if not infos:
+        st.info("No saved models yet: train one on the **Train** page.")
+        return None
+    names = [i.name for i in infos]
+    accuracy = {i.name: i.test_accuracy for i in infos}
+    if key not in st.session_state or st.session_state[key] not in names:
+        st.session_state[key] = default_model(infos)
+    return st.selectbox(
+        label,
+        names,
+        key=key,
+        format_func=lambda n: f"{n} ({accuracy[n]:.1%})" if accuracy[n] is not None else n,
+    )

@@ -1,0 +1,6 @@
+"""draw page: coming soon."""
+
+import streamlit as st
+
+st.title("Draw")
+st.info("This page is being built.")

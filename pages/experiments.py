@@ -1,0 +1,6 @@
+"""experiments page: coming soon."""
+
+import streamlit as st
+
+st.title("Experiments")
+st.info("This page is being built.")

@@ -81,15 +81,17 @@ class ProgressCallback(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         # With steps_per_execution > 1 Keras calls this once per execution, with the
-        # index of its last batch, so the step is derived rather than counted.
-        self.step = (self.epoch - 1) * self.batches_per_epoch + batch + 1
+        # index of its last batch (which can overshoot the epoch's end), so the step
+        # is derived rather than counted.
+        batch = min(batch + 1, self.batches_per_epoch)
+        self.step = (self.epoch - 1) * self.batches_per_epoch + batch
         if self.stop_event is not None and self.stop_event.is_set():
             self.model.stop_training = True
             self.stopped = True
         now = time.perf_counter()
         if self.on_progress is not None and now - self.last_report >= self.interval:
             self.last_report = now
-            self._report("batch", batch + 1, logs or {}, now)
+            self._report("batch", batch, logs or {}, now)
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
@@ -97,6 +99,7 @@ class ProgressCallback(keras.callbacks.Callback):
         self.epoch_seconds.append(now - self.epoch_started)
         if not self.stopped:
             self.epochs_completed = epoch + 1
+            self.step = self.epoch * self.batches_per_epoch
         if self.on_progress is not None:
             self._report("epoch", self.batches_per_epoch, logs, now)
 

@@ -1,0 +1,64 @@
+"""The training engine: progress, stop, determinism, and the talk's accuracy on real MNIST."""
+
+import threading
+
+import pytest
+
+from dnnlab.architectures import preset_spec
+from dnnlab.training import HyperParams, train
+
+
+def test_progress_reports_batches_and_epochs(small_mnist):
+    reports = []
+    result = train(preset_spec("mlp-relu"), small_mnist, epochs=2, validation_split=0.2, on_progress=reports.append)
+    epochs = [p for p in reports if p.kind == "epoch"]
+    assert [p.epoch for p in epochs] == [1, 2]
+    assert all(p.val_accuracy is not None and 0 <= p.val_accuracy <= 1 for p in epochs)
+    assert epochs[-1].step == 2 * epochs[-1].batches_per_epoch == 2 * 50  # 1,600 images / 32
+    assert epochs[-1].fraction_done == 1.0 and epochs[-1].samples_per_second > 0
+    steps = [p.step for p in reports]
+    assert steps == sorted(steps)
+    assert set(result.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert result.epochs_completed == 2 and not result.stopped
+    assert 0.5 < result.test_accuracy <= 1.0  # 2,000 images are enough to learn something
+
+
+def test_stop_event_stops_within_one_batch(small_mnist):
+    stop = threading.Event()
+    stopped_at = []
+
+    def on_progress(p):
+        if p.kind == "batch" and not stop.is_set():
+            stopped_at.append(p.step)
+            stop.set()
+
+    reports = []
+    result = train(
+        preset_spec("cnn"), small_mnist, epochs=3, stop_event=stop, steps_per_execution=1,
+        on_progress=lambda p: (reports.append(p), on_progress(p)),
+    )
+    assert result.stopped and result.epochs_completed == 0
+    assert reports[-1].step <= stopped_at[0] + 1
+    assert len(result.history["loss"]) == 1  # the interrupted epoch still reports its loss
+
+
+def test_same_seed_gives_the_same_result(small_mnist):
+    a = train(preset_spec("cnn"), small_mnist, epochs=1, seed=7)
+    b = train(preset_spec("cnn"), small_mnist, epochs=1, seed=7)
+    c = train(preset_spec("cnn"), small_mnist, epochs=1, seed=8)
+    assert a.history == b.history and a.test_loss == b.test_loss
+    assert c.history != a.history
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"epochs": 0}, {"batch_size": 0}, {"learning_rate": -1.0}, {"validation_split": 0.9}]
+)
+def test_bad_hyper_parameters_are_refused(kwargs):
+    with pytest.raises(ValueError, match=next(iter(kwargs))):
+        HyperParams(**kwargs)
+
+
+@pytest.mark.slow
+def test_cnn_passes_94_percent_after_one_epoch_on_real_mnist(mnist):
+    result = train(preset_spec("cnn"), mnist, epochs=1, seed=0)
+    assert result.test_accuracy >= 0.94, result.test_accuracy

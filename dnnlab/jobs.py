@@ -1,0 +1,351 @@
+"""Background training jobs and the one-at-a-time trainer they queue for.
+
+A `Job` trains one `TrainConfig` in a plain `threading.Thread` that knows nothing of
+Streamlit: it calls `training.train(..., on_progress=..., stop_event=...)` and appends
+each `Progress` to a buffer the Train page reads. The machine has two cores, so the
+process-wide `TRAINER` lets one job train at a time; the others wait their turn, in
+order. A job nobody looks at any more (its browser session closed) gives its place up
+after `HEARTBEAT_TIMEOUT` seconds: the page calls `job.touch()` whenever it polls.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from enum import StrEnum
+
+import numpy as np
+
+from dnnlab import training
+from dnnlab.progress import Progress
+from dnnlab.train_config import TrainConfig
+
+HEARTBEAT_TIMEOUT = 30.0  # seconds without a poll before a job counts as abandoned
+LIMIT_ENV = "DNNLAB_TRAIN_LIMIT"
+
+
+class State(StrEnum):
+    WAITING = "waiting"
+    RUNNING = "running"
+    TESTING = "testing"  # training has ended; scoring the model on the test set
+    DONE = "done"
+    STOPPED = "stopped"  # the user pressed Stop: the model so far is kept
+    CANCELLED = "cancelled"  # stopped before it began, or abandoned by its session
+    FAILED = "failed"
+
+
+FINISHED = frozenset({State.DONE, State.STOPPED, State.CANCELLED, State.FAILED})
+_ids = itertools.count(1)
+
+
+class Job:
+    """One training run: its config, progress so far, and result once finished."""
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        data,
+        *,
+        train_fn: Callable = training.train,
+        evaluate_fn: Callable = training.evaluate,
+        alive: Callable[[], bool] | None = None,
+        heartbeat_timeout: float = HEARTBEAT_TIMEOUT,
+    ):
+        """`alive`, if given, is asked whether the owning session still exists; while it
+        answers True the job counts as watched even when nobody polls it."""
+        self.id = next(_ids)
+        self.config = config
+        self.data = data
+        self.train_fn = train_fn
+        self.evaluate_fn = evaluate_fn
+        self.alive = alive
+        self.heartbeat_timeout = heartbeat_timeout
+        self.stop_event = threading.Event()
+        self.result: training.TrainResult | None = None
+        self.error: str | None = None
+        self.submitted = time.monotonic()
+        self.started: float | None = None
+        self.trained: float | None = None  # when training ended (before the test set)
+        self.finished: float | None = None
+        self._state = State.WAITING
+        self._records: list[Progress] = []
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._last_seen = time.monotonic()
+        self._abandoned = False
+        self._trainer: Trainer | None = None
+
+    # --- what the page reads --------------------------------------------------
+
+    @property
+    def state(self) -> State:
+        return self._state
+
+    @property
+    def active(self) -> bool:
+        return self._state not in FINISHED
+
+    def progress(self) -> list[Progress]:
+        """A copy of every progress record so far."""
+        with self._lock:
+            return list(self._records)
+
+    def latest(self) -> Progress | None:
+        with self._lock:
+            return self._records[-1] if self._records else None
+
+    def ahead(self) -> int:
+        """How many jobs will train before this one starts (0 once it runs)."""
+        return self._trainer.ahead(self) if self._trainer else 0
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the job has finished; False if `timeout` passed first."""
+        return self._done.wait(timeout)
+
+    # --- what the page does ---------------------------------------------------
+
+    def touch(self) -> None:
+        """Heartbeat: someone is still watching this job."""
+        self._last_seen = time.monotonic()
+
+    def stop(self) -> None:
+        """Stop training at the next step (a waiting job never starts)."""
+        self.stop_event.set()
+
+    # --- the thread -----------------------------------------------------------
+
+    def abandoned(self) -> bool:
+        """True once nobody has polled the job for `heartbeat_timeout` seconds."""
+        if self.alive is not None:
+            try:
+                if self.alive():
+                    self.touch()
+            except Exception:
+                pass  # a failing probe counts as "not known to be alive"
+        return time.monotonic() - self._last_seen > self.heartbeat_timeout
+
+    def _on_progress(self, record: Progress) -> None:
+        with self._lock:
+            self._records.append(record)
+        if self.abandoned():
+            self._abandoned = True
+            self.stop_event.set()
+
+    def _run(self) -> None:
+        trainer = self._trainer
+        try:
+            if not trainer._acquire(self):
+                self._finish(State.CANCELLED)
+                return
+            try:
+                self.started = time.monotonic()
+                self._state = State.RUNNING
+                spec = self.config.spec
+                result = self.train_fn(
+                    spec,
+                    self.data,
+                    **self.config.train_kwargs(),
+                    on_progress=self._on_progress,
+                    stop_event=self.stop_event,
+                    evaluate_test=False,
+                )
+                self.trained = time.monotonic()
+                if self._abandoned:
+                    self._finish(State.CANCELLED)
+                    return
+                self._state = State.TESTING
+                (_, _), (x_test, y_test) = self.data
+                result.test_loss, result.test_accuracy = self.evaluate_fn(result.model, spec, x_test, y_test)
+                self.result = result
+                self._finish(State.STOPPED if result.stopped or self.stop_event.is_set() else State.DONE)
+            finally:
+                trainer._release(self)
+        except Exception as e:
+            self.error = f"{type(e).__name__}: {e}"
+            self.traceback = traceback.format_exc()
+            self._finish(State.FAILED)
+
+    def _finish(self, state: State) -> None:
+        self.finished = time.monotonic()
+        self._state = state
+        self._done.set()
+
+    def __repr__(self):
+        return f"<Job {self.id} {self._state.value} {self.config.preset or 'custom'}>"
+
+
+class Trainer:
+    """Lets one job train at a time; the others wait in the order they came."""
+
+    def __init__(self, poll: float = 0.1):
+        self.poll = poll
+        self._cond = threading.Condition()
+        self._queue: list[Job] = []
+        self._running: Job | None = None
+
+    def submit(self, job: Job) -> Job:
+        """Queue a job and start its thread; it trains when every job before it is done."""
+        with self._cond:
+            job._trainer = self
+            self._queue.append(job)
+        threading.Thread(target=job._run, name=f"dnnlab-train-{job.id}", daemon=True).start()
+        return job
+
+    @property
+    def running(self) -> Job | None:
+        return self._running
+
+    def waiting(self) -> list[Job]:
+        with self._cond:
+            return list(self._queue)
+
+    def ahead(self, job: Job) -> int:
+        with self._cond:
+            if job is self._running or job not in self._queue:
+                return 0
+            return self._queue.index(job) + (self._running is not None)
+
+    def _acquire(self, job: Job) -> bool:
+        """Wait for the slot; False if the job was stopped or abandoned while waiting."""
+        with self._cond:
+            while True:
+                if job.stop_event.is_set() or job.abandoned():
+                    self._queue.remove(job)
+                    self._cond.notify_all()
+                    return False
+                if self._running is None and self._queue[0] is job:
+                    self._queue.pop(0)
+                    self._running = job
+                    return True
+                self._cond.wait(self.poll)
+
+    def _release(self, job: Job) -> None:
+        with self._cond:
+            if self._running is job:
+                self._running = None
+            self._cond.notify_all()
+
+
+TRAINER = Trainer()  # one per server process: the machine has two cores
+
+
+def start(config: TrainConfig, data, **job_kwargs) -> Job:
+    """Queue a job on the process-wide trainer."""
+    return TRAINER.submit(Job(config, data, **job_kwargs))
+
+
+# --- the data a job trains on ---------------------------------------------------
+
+
+def train_limit(environ: dict | None = None) -> int | None:
+    """`$DNNLAB_TRAIN_LIMIT` as a positive int, or None when unset; a ValueError if malformed."""
+    value = (os.environ if environ is None else environ).get(LIMIT_ENV, "").strip()
+    if not value:
+        return None
+    try:
+        limit = int(value)
+    except ValueError:
+        raise ValueError(f"{LIMIT_ENV}={value!r} is not a whole number; unset it or use e.g. 2000") from None
+    if limit < 1:
+        raise ValueError(f"{LIMIT_ENV}={value!r} must be at least 1")
+    return limit
+
+
+def limited(arrays, limit: int | None):
+    """The first `limit` training and test images (all of them when `limit` is None)."""
+    (x_train, y_train), (x_test, y_test) = arrays
+    if limit is None:
+        return arrays
+    return (x_train[:limit], y_train[:limit]), (x_test[:limit], y_test[:limit])
+
+
+# --- what the page draws ----------------------------------------------------------
+
+
+def curves(records: Iterable[Progress], smoothing: float = 0.05) -> list[dict]:
+    """Rows (epoch, metric, split, value) for the loss and accuracy chart.
+
+    Keras reports the running mean since the epoch began; the mean over the batches
+    between two reports is recovered from consecutive running means, then smoothed
+    with an exponential moving average whose time constant is `smoothing` epochs, so
+    the curve looks the same however many batches an epoch has.
+    Validation figures appear once per epoch.
+    """
+    rows: list[dict] = []
+    ema: dict[str, float] = {}
+    last_epoch, last_batch, last_mean = 0, 0, {"loss": 0.0, "accuracy": 0.0}
+    for r in records:
+        if r.epoch != last_epoch:
+            last_epoch, last_batch, last_mean = r.epoch, 0, {"loss": 0.0, "accuracy": 0.0}
+        x = (r.epoch - 1) + r.batch / r.batches_per_epoch
+        if r.batch > last_batch:
+            for metric, mean in (("loss", r.loss), ("accuracy", r.accuracy)):
+                if not math.isfinite(mean):
+                    continue
+                chunk = (mean * r.batch - last_mean[metric] * last_batch) / (r.batch - last_batch)
+                weight = 1 - math.exp(-(r.batch - last_batch) / (smoothing * r.batches_per_epoch))
+                ema[metric] = chunk if metric not in ema else weight * chunk + (1 - weight) * ema[metric]
+                rows.append({"epoch": x, "metric": metric, "split": "training", "value": ema[metric]})
+                last_mean[metric] = mean
+            last_batch = r.batch
+        if r.kind == "epoch":
+            for metric, value in (("loss", r.val_loss), ("accuracy", r.val_accuracy)):
+                if value is not None and math.isfinite(value):
+                    rows.append(
+                        {"epoch": float(r.epoch), "metric": metric, "split": "validation", "value": value}
+                    )
+    return rows
+
+
+def progress_charts(rows: list[dict], epochs: int):
+    """Two Altair charts, loss (log scale) and accuracy, of `curves(...)` rows."""
+    import altair as alt
+    import pandas as pd
+
+    frame = pd.DataFrame(rows, columns=["epoch", "metric", "split", "value"])
+    if len(frame):
+        frame["value"] = np.maximum(frame["value"].astype(float), 1e-6)
+    colour = alt.Color(
+        "split:N",
+        title=None,
+        scale=alt.Scale(domain=["training", "validation"], range=["#1f77b4", "#ff7f0e"]),
+        legend=alt.Legend(orient="bottom"),
+    )
+    x = alt.X("epoch:Q", title="epoch", scale=alt.Scale(domain=[0, epochs]))
+
+    def panel(metric: str, scale):
+        data = alt.Chart(frame).transform_filter(alt.datum.metric == metric)
+        y = alt.Y("value:Q", title=metric, scale=scale)
+        tooltip = ["split:N", alt.Tooltip("epoch:Q", format=".2f"), alt.Tooltip("value:Q", format=".4f")]
+        train = data.transform_filter(alt.datum.split == "training").mark_line()
+        val = data.transform_filter(alt.datum.split == "validation").mark_line(point=True)
+        return alt.layer(
+            train.encode(x=x, y=y, color=colour, tooltip=tooltip),
+            val.encode(x=x, y=y, color=colour, tooltip=tooltip),
+        ).properties(height=260, title=metric)
+
+    return panel("loss", alt.Scale(type="log")), panel("accuracy", alt.Scale(zero=False))
+
+
+def format_seconds(seconds: float) -> str:
+    """`75.2` → `'1:15'`; infinity → `'—'`."""
+    if not math.isfinite(seconds):
+        return "—"
+    seconds = int(round(seconds))
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def suggest_name(config: TrainConfig, epochs: int, taken: Iterable[str]) -> str:
+    """A model name that is free: `cnn-3-epochs`, then `cnn-3-epochs-2`, …"""
+    base = f"{config.preset or 'custom'}-{epochs}-epoch{'s' if epochs != 1 else ''}"
+    taken = set(taken)
+    name, n = base, 1
+    while name in taken:
+        n += 1
+        name = f"{base}-{n}"
+    return name

@@ -1,6 +1,110 @@
-"""model page: coming soon."""
+"""Model page: a network's layers, weights, activations for one digit, and tuning curves."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
 
 import streamlit as st
 
+from dnnlab import inspection, registry
+from dnnlab.architectures import PRESETS, ModelSpec, build_model, preset_spec
+from pages.common import mnist, model_picker, saved_model
+
+SOURCES = {"class": "Test digit by class", "index": "Test digit by index", "drawing": "Last drawing"}
+
+
+@dataclass(frozen=True)
+class PageInputs:
+    saved: bool
+    name: str | None
+    choice: inspection.InputChoice
+    normalise: bool
+
+
+def page_inputs() -> PageInputs:
+    with st.sidebar:
+        saved = st.radio("Network", ["Saved model", "Untrained preset"], key="mp_kind") == "Saved model"
+        if saved:
+            name = model_picker("mp_model")
+        else:
+            name = st.selectbox(
+                "Preset", list(PRESETS), key="mp_preset", format_func=lambda n: PRESETS[n].title
+            )
+        source = st.radio("Input image", list(SOURCES), format_func=SOURCES.get, key="mp_source")
+        digit = st.selectbox("Digit", range(10), key="mp_digit") if source == "class" else 0
+        nth = st.number_input("Which example", 0, 999, key="mp_nth") if source == "class" else 0
+        index = st.number_input("Test image index", 0, 9999, key="mp_index") if source == "index" else 0
+        normalise = st.checkbox("Normalise each unit's tuning to its peak", key="mp_normalise")
+    return PageInputs(
+        saved, name, inspection.InputChoice(source, int(index), int(digit), int(nth)), normalise
+    )
+
+
+@st.cache_resource(max_entries=8)
+def untrained(preset: str):
+    return build_model(preset_spec(preset))
+
+
+@st.cache_resource(max_entries=16)
+def probe(key: tuple, _model, _spec: ModelSpec) -> inspection.Probe:
+    return inspection.Probe(_model, _spec)
+
+
+@st.cache_data(max_entries=16, show_spinner="Recording every unit's response to the 10,000 test digits…")
+def tuning(key: tuple, _probe: inspection.Probe) -> dict:
+    _, (x_test, y_test) = mnist().arrays
+    return inspection.tuning_matrices(_probe, x_test, y_test)
+
+
+def show(picture: inspection.Picture) -> None:
+    st.markdown(f"**{picture.title}**")
+    if picture.image is not None:
+        st.image(picture.image, caption=picture.caption or None)
+    else:
+        st.altair_chart(picture.chart, width="stretch")
+
+
 st.title("Model")
-st.info("This page is being built.")
+st.caption("What each layer holds: its shape, its weights, its responses to one digit, and its tuning.")
+inputs = page_inputs()
+if inputs.name is None:
+    st.stop()
+if inputs.saved:
+    model, meta = saved_model(inputs.name)
+    spec = ModelSpec.from_dict(meta["spec"])
+    key = (inputs.name, (registry.models_dir() / f"{inputs.name}.keras").stat().st_mtime)
+else:
+    model, spec = untrained(inputs.name), preset_spec(inputs.name)
+    key = (f"untrained {inputs.name}", id(model))  # rebuilt (new weights) if evicted
+    st.info("An untrained network: its weights are random, as Keras initialised them.")
+network = probe(key, model, spec)
+
+layers_tab, weights_tab, activations_tab, tuning_tab = st.tabs(["Layers", "Weights", "Activations", "Tuning"])
+with layers_tab:
+    st.dataframe(
+        inspection.summary_table(model),
+        hide_index=True,
+        column_config={"Param #": st.column_config.NumberColumn(format="localized")},
+    )
+    st.markdown(f"**{inspection.totals_text(model)}**")
+    st.image(inspection.diagram_svg(model))
+with weights_tab:
+    for picture in inspection.weight_pictures(model):
+        show(picture)
+with activations_tab:
+    _, (x_test, y_test) = mnist().arrays
+    image, description = inputs.choice.resolve(x_test, y_test, st.session_state.get("last_drawing"))
+    if image is None:
+        st.info(description)
+    else:
+        acts = network.activations(image)
+        st.markdown(f"Input: {description}; the network answers **{int(acts[-1][2].argmax())}**.")
+        st.image(inspection.input_picture(image), caption="the 28×28 input")
+        for picture in inspection.activation_pictures(acts):
+            show(picture)
+with tuning_tab:
+    st.markdown(
+        "Each unit's mean activation for each digit class over the 10,000 test images "
+        "(a convolution channel's map averaged over space): its tuning curve, one row per unit."
+    )
+    st.altair_chart(inspection.tuning_chart(tuning(key, network), inputs.normalise))

@@ -1,0 +1,101 @@
+"""AppTest of the Model page, for each of the four presets, saved and untrained."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dnnlab import registry
+from dnnlab.architectures import PRESETS, build_model, preset_spec
+
+PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "model.py")
+PARAMS = {"mlp-raw": "13,002", "mlp-rescaled": "13,002", "mlp-relu": "13,002", "cnn": "2,674"}
+
+
+@pytest.fixture(scope="module")
+def saved_presets(tmp_path_factory):
+    """The four presets, untrained, saved in a private models folder (no training: fast)."""
+    folder = tmp_path_factory.mktemp("models")
+    for name in PRESETS:
+        spec = preset_spec(name)
+        meta = {"preset": name, "spec": spec.to_dict(), "test_accuracy": None}
+        registry.save(build_model(spec), meta, name, directory=folder)
+    return folder
+
+
+@pytest.fixture
+def page(saved_presets, monkeypatch):
+    monkeypatch.setenv("DNNLAB_MODELS", str(saved_presets))
+    return AppTest.from_file(PAGE, default_timeout=120)
+
+
+def markdown_text(at) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+@pytest.mark.parametrize("name", list(PRESETS))
+def test_saved_preset_shows_every_section(page, name):
+    page.session_state["mp_model"] = name
+    at = page.run()
+    assert not at.exception
+    assert at.selectbox(key="mp_model").value == name
+    table = at.dataframe[0].value
+    assert list(table.columns) == ["Layer (type)", "Output Shape", "Param #"]
+    assert f"{table['Param #'].sum():,}" == PARAMS[name]
+    assert f"Total params: {PARAMS[name]}" in markdown_text(at)
+    # Diagram, weights, input and the feature maps are images; bars and tuning are charts.
+    images = at.get("image")
+    charts = at.get("vega_lite_chart")
+    if name == "cnn":
+        assert len(images) == 1 + 2 + 1 + 4  # diagram, 2 filter grids, input, 4 feature-map grids
+        assert len(charts) == 2 + 1  # flatten and output bars, tuning
+    else:
+        assert len(images) == 1 + 1 + 1  # diagram, receptive fields, input
+        assert len(charts) == 3 + 1  # three dense layers as bars, tuning
+    assert "test image #" in markdown_text(at)
+
+
+def test_untrained_preset(page):
+    at = page.run()
+    at.radio(key="mp_kind").set_value("Untrained preset").run()
+    at.selectbox(key="mp_preset").set_value("cnn").run()
+    assert not at.exception
+    assert any("untrained" in i.value for i in at.info)
+    assert "Total params: 2,674" in markdown_text(at)
+    assert at.dataframe[0].value["Output Shape"].tolist()[0] == "(None, 26, 26, 8)"
+
+
+def test_test_digit_by_index_and_by_class(page):
+    at = page.run()
+    at.radio(key="mp_source").set_value("index").run()
+    at.number_input(key="mp_index").set_value(123).run()
+    assert not at.exception
+    assert "test image #123" in markdown_text(at)
+    at.radio(key="mp_source").set_value("class").run()
+    at.selectbox(key="mp_digit").set_value(7).run()
+    assert not at.exception
+    assert "(a 7)" in markdown_text(at)
+
+
+def test_last_drawing(page):
+    at = page.run()
+    at.radio(key="mp_source").set_value("drawing").run()
+    assert not at.exception
+    assert any("No drawing yet" in i.value for i in at.info)
+    drawing = np.zeros((28, 28), dtype=np.float32)
+    drawing[6:22, 13:15] = 255.0  # a "1"
+    at.session_state["last_drawing"] = drawing
+    at.run()
+    assert not at.exception
+    assert not any("No drawing yet" in i.value for i in at.info)
+    assert "your last drawing" in markdown_text(at)
+
+
+def test_no_saved_models(models_dir):
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception
+    assert any("No saved models" in i.value for i in at.info)
+    assert len(at.dataframe) == 0

@@ -1,0 +1,301 @@
+"""Background training jobs and the one-at-a-time trainer queue."""
+
+import math
+import threading
+import time
+import types
+
+import pytest
+
+from dnnlab import jobs
+from dnnlab.jobs import Job, State, Trainer
+from dnnlab.progress import Progress
+from dnnlab.train_config import TrainConfig
+from dnnlab.training import HyperParams
+
+TIMEOUT = 10.0
+
+
+def config(seed: int = 0, epochs: int = 1) -> TrainConfig:
+    return TrainConfig(hyper=HyperParams(epochs=epochs, seed=seed))
+
+
+def progress(
+    batch: int, *, epoch: int = 1, kind: str = "batch", loss=1.0, accuracy=0.5, val=None
+) -> Progress:
+    return Progress(
+        kind=kind,
+        step=(epoch - 1) * 100 + batch,
+        epoch=epoch,
+        epochs=2,
+        batch=batch,
+        batches_per_epoch=100,
+        loss=loss,
+        accuracy=accuracy,
+        val_loss=None if val is None else val[0],
+        val_accuracy=None if val is None else val[1],
+        samples_per_second=1000.0,
+        elapsed=1.0,
+    )
+
+
+class FakeTrainer:
+    """A stand-in for `training.train`: reports progress until its gate opens or it is stopped.
+
+    It records the order jobs start in and the most that ever ran at once.
+    """
+
+    def __init__(self):
+        self.gates: dict[int, threading.Event] = {}
+        self.started: list[int] = []
+        self.running = 0
+        self.most_at_once = 0
+        self.lock = threading.Lock()
+
+    def gate(self, seed: int) -> threading.Event:
+        return self.gates.setdefault(seed, threading.Event())
+
+    def __call__(self, spec, data, *, seed, on_progress, stop_event, evaluate_test, **kwargs):
+        assert evaluate_test is False  # the job scores the test set itself
+        with self.lock:
+            self.started.append(seed)
+            self.running += 1
+            self.most_at_once = max(self.most_at_once, self.running)
+        try:
+            step = 0
+            while not (self.gate(seed).is_set() or stop_event.is_set()):
+                step += 1
+                on_progress(progress(min(step, 100)))
+                time.sleep(0.01)
+            return types.SimpleNamespace(model=None, stopped=stop_event.is_set(), epochs_completed=0)
+        finally:
+            with self.lock:
+                self.running -= 1
+
+
+def fake_evaluate(model, spec, x_test, y_test):
+    return 0.25, 0.75
+
+
+def submit(trainer: Trainer, fake: FakeTrainer, seed: int, **kwargs) -> Job:
+    job = Job(config(seed), ((None, None), (None, None)), train_fn=fake, evaluate_fn=fake_evaluate, **kwargs)
+    return trainer.submit(job)
+
+
+def wait_until(condition, timeout: float = TIMEOUT):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.005)
+
+
+def test_jobs_queue_in_order_and_report_their_position():
+    trainer, fake = Trainer(poll=0.01), FakeTrainer()
+    first, second, third = (submit(trainer, fake, seed) for seed in (1, 2, 3))
+    wait_until(lambda: first.state is State.RUNNING)
+    assert (second.state, third.state) == (State.WAITING, State.WAITING)
+    assert [first.ahead(), second.ahead(), third.ahead()] == [0, 1, 2]
+    assert trainer.running is first and trainer.waiting() == [second, third]
+
+    fake.gate(1).set()
+    assert first.wait(TIMEOUT) and first.state is State.DONE
+    wait_until(lambda: second.state is State.RUNNING)
+    assert third.ahead() == 1 and third.state is State.WAITING
+
+    fake.gate(2).set()
+    fake.gate(3).set()
+    assert third.wait(TIMEOUT)
+    assert fake.started == [1, 2, 3]
+    assert fake.most_at_once == 1
+    assert (first.result.test_loss, first.result.test_accuracy) == (0.25, 0.75)
+
+
+def test_two_jobs_never_train_at_once():
+    trainer, fake = Trainer(poll=0.01), FakeTrainer()
+    for seed in range(8):
+        fake.gate(seed).set()  # every job finishes as soon as it starts
+    submitted = []
+    threads = [
+        threading.Thread(target=lambda s=s: submitted.append(submit(trainer, fake, s))) for s in range(8)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(job.wait(TIMEOUT) for job in submitted)
+    assert {job.state for job in submitted} == {State.DONE}
+    assert sorted(fake.started) == list(range(8))
+    assert fake.most_at_once == 1
+    assert trainer.running is None and trainer.waiting() == []
+
+
+def test_stop_while_waiting_cancels_and_frees_the_place():
+    trainer, fake = Trainer(poll=0.01), FakeTrainer()
+    first, second, third = (submit(trainer, fake, seed) for seed in (1, 2, 3))
+    wait_until(lambda: first.state is State.RUNNING)
+    second.stop()
+    assert second.wait(TIMEOUT) and second.state is State.CANCELLED
+    assert second.result is None
+    assert third.ahead() == 1
+    fake.gate(1).set()
+    fake.gate(3).set()
+    assert third.wait(TIMEOUT) and third.state is State.DONE
+    assert fake.started == [1, 3]
+
+
+def test_stop_while_running_keeps_the_model_so_far():
+    trainer, fake = Trainer(poll=0.01), FakeTrainer()
+    job = submit(trainer, fake, 1)
+    wait_until(lambda: job.latest() is not None)
+    job.stop()
+    assert job.wait(TIMEOUT)
+    assert job.state is State.STOPPED and job.result.stopped
+    assert job.result.test_accuracy == 0.75
+    assert trainer.running is None
+
+
+def test_a_waiting_job_nobody_polls_gives_up_its_place():
+    trainer, fake = Trainer(poll=0.01), FakeTrainer()
+    first = submit(trainer, fake, 1)
+    vanished = submit(trainer, fake, 2, heartbeat_timeout=0.2)
+    third = submit(trainer, fake, 3)
+    wait_until(lambda: first.state is State.RUNNING)
+    assert third.ahead() == 2
+    assert vanished.wait(2.0) and vanished.state is State.CANCELLED
+    assert third.ahead() == 1
+    fake.gate(1).set()
+    fake.gate(3).set()
+    assert third.wait(TIMEOUT)
+    assert fake.started == [1, 3]
+
+
+def test_a_running_job_nobody_polls_is_cancelled_and_the_next_one_starts():
+    trainer, fake = Trainer(poll=0.01), FakeTrainer()
+    vanished = submit(trainer, fake, 1, heartbeat_timeout=0.3)
+    waiting = submit(trainer, fake, 2)
+    started = time.monotonic()
+    assert vanished.wait(3.0)
+    assert vanished.state is State.CANCELLED
+    assert vanished.result is None  # nobody is there to save it
+    assert 0.3 <= time.monotonic() - started < 2.0
+    wait_until(lambda: waiting.state is State.RUNNING)
+    fake.gate(2).set()
+    assert waiting.wait(TIMEOUT) and waiting.state is State.DONE
+
+
+@pytest.mark.parametrize("keep_alive", ["touch", "probe"])
+def test_a_watched_job_keeps_running(keep_alive):
+    trainer, fake = Trainer(poll=0.01), FakeTrainer()
+    alive = (lambda: True) if keep_alive == "probe" else None
+    job = submit(trainer, fake, 1, heartbeat_timeout=0.2, alive=alive)
+    deadline = time.monotonic() + 1.0
+    while time.monotonic() < deadline:
+        if keep_alive == "touch":
+            job.touch()
+        time.sleep(0.05)
+    assert job.state is State.RUNNING
+    fake.gate(1).set()
+    assert job.wait(TIMEOUT) and job.state is State.DONE
+
+
+def test_a_failing_job_reports_why_and_frees_the_trainer():
+    trainer, fake = Trainer(poll=0.01), FakeTrainer()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("out of memory")
+
+    bad = trainer.submit(Job(config(1), None, train_fn=broken))
+    good = submit(trainer, fake, 2)
+    fake.gate(2).set()
+    assert bad.wait(TIMEOUT) and bad.state is State.FAILED
+    assert bad.error == "RuntimeError: out of memory"
+    assert good.wait(TIMEOUT) and good.state is State.DONE
+
+
+def test_real_training_stops_within_a_second(small_mnist):
+    trainer = Trainer()
+    job = trainer.submit(Job(config(epochs=200), small_mnist))
+    wait_until(lambda: job.latest() is not None, timeout=60)
+    stopped_at = time.monotonic()
+    job.stop()
+    assert job.wait(30)
+    assert job.trained - stopped_at < 1.0
+    assert job.state is State.STOPPED
+    result = job.result
+    assert result.stopped and result.epochs_completed < 200
+    assert 0.0 <= result.test_accuracy <= 1.0 and math.isfinite(result.test_loss)
+
+
+def test_real_training_reports_progress_and_scores_the_test_set(small_mnist):
+    trainer = Trainer()
+    job = trainer.submit(Job(TrainConfig(hyper=HyperParams(epochs=1, validation_split=0.1)), small_mnist))
+    assert job.wait(120)
+    assert job.state is State.DONE, job.error
+    records = job.progress()
+    assert records[-1].kind == "epoch" and records[-1].val_accuracy is not None
+    assert job.result.epochs_completed == 1
+    assert job.result.test_accuracy > 0.3  # ten classes: chance is 0.1
+    rows = jobs.curves(records)
+    assert {(r["metric"], r["split"]) for r in rows} == {
+        ("loss", "training"),
+        ("accuracy", "training"),
+        ("loss", "validation"),
+        ("accuracy", "validation"),
+    }
+
+
+def test_curves_recover_the_batches_between_running_means():
+    # Keras reports running means: 1.0 over batches 1-10, then 0.5 over 1-20, so
+    # batches 11-20 averaged 0.0.
+    records = [
+        progress(10, loss=1.0, accuracy=0.2),
+        progress(20, loss=0.5, accuracy=0.4),
+        progress(100, kind="epoch", loss=0.5, accuracy=0.4, val=(0.3, 0.9)),
+        progress(50, epoch=2, loss=0.2, accuracy=0.8),
+    ]
+    rows = jobs.curves(records, smoothing=1e-9)  # no smoothing
+    training_loss = [r for r in rows if r["metric"] == "loss" and r["split"] == "training"]
+    assert [r["epoch"] for r in training_loss] == pytest.approx([0.1, 0.2, 1.0, 1.5])
+    assert [r["value"] for r in training_loss] == pytest.approx([1.0, 0.0, 0.5, 0.2])
+    validation = [(r["epoch"], r["metric"], r["value"]) for r in rows if r["split"] == "validation"]
+    assert validation == [(1.0, "loss", 0.3), (1.0, "accuracy", 0.9)]
+    # Smoothing pulls each point toward the previous ones.
+    smoothed = [
+        r["value"] for r in jobs.curves(records) if r["metric"] == "loss" and r["split"] == "training"
+    ]
+    assert smoothed[0] == 1.0 and 0.0 < smoothed[1] < 1.0
+
+
+@pytest.mark.parametrize("n", [0, 4])
+def test_progress_charts_serialise(n):
+    records = [progress(b * 10, loss=1.0 / b, accuracy=0.1 * b) for b in range(1, n + 1)]
+    loss, accuracy = jobs.progress_charts(jobs.curves(records), epochs=2)
+    for chart, metric in ((loss, "loss"), (accuracy, "accuracy")):
+        spec = chart.to_dict()
+        assert spec["title"] == metric
+        assert len(spec["layer"]) == 2
+
+
+def test_train_limit_and_subset():
+    assert jobs.train_limit({}) is None
+    assert jobs.train_limit({"DNNLAB_TRAIN_LIMIT": " 2000 "}) == 2000
+    for bad in ("lots", "0"):
+        with pytest.raises(ValueError, match="DNNLAB_TRAIN_LIMIT"):
+            jobs.train_limit({"DNNLAB_TRAIN_LIMIT": bad})
+    arrays = ((list(range(10)), list(range(10))), (list(range(5)), list(range(5))))
+    (xtr, ytr), (xte, yte) = jobs.limited(arrays, 3)
+    assert (xtr, ytr, xte, yte) == ([0, 1, 2], [0, 1, 2], [0, 1, 2], [0, 1, 2])
+    assert jobs.limited(arrays, None) is arrays
+
+
+def test_suggest_name_and_format_seconds():
+    cnn = TrainConfig().with_preset("cnn")
+    assert jobs.suggest_name(cnn, 3, []) == "cnn-3-epochs"
+    assert jobs.suggest_name(cnn, 1, ["cnn-1-epoch", "cnn-1-epoch-2"]) == "cnn-1-epoch-3"
+    assert (
+        jobs.suggest_name(TrainConfig(hyper=HyperParams(epochs=2)).with_preset("cnn"), 2, [])
+        == "cnn-2-epochs"
+    )
+    assert jobs.format_seconds(75.2) == "1:15"
+    assert jobs.format_seconds(math.inf) == "—"

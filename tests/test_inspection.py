@@ -1,0 +1,196 @@
+"""Unit tests of dnnlab.inspection: the layer table, weights, activations and tuning."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dnnlab import inspection
+from dnnlab.architectures import PRESETS, ModelSpec, build_model, prepare_inputs, preset_spec
+
+
+@pytest.fixture(scope="module")
+def models():
+    """Each preset, untrained: the inspection code reads shapes and weights, not skill."""
+    return {name: build_model(preset_spec(name)) for name in PRESETS}
+
+
+@pytest.fixture(scope="module")
+def probes(models):
+    return {name: inspection.Probe(m, preset_spec(name)) for name, m in models.items()}
+
+
+@pytest.mark.parametrize(("name", "total"), [("mlp-raw", 13_002), ("mlp-relu", 13_002), ("cnn", 2_674)])
+def test_summary_table_matches_keras(models, name, total):
+    model = models[name]
+    table = inspection.summary_table(model)
+    assert list(table.columns) == ["Layer (type)", "Output Shape", "Param #"]
+    assert len(table) == len(model.layers)
+    assert table["Param #"].sum() == model.count_params() == total
+    assert inspection.param_totals(model) == {"total": total, "trainable": total, "non_trainable": 0}
+    assert f"Total params: {total:,}" in inspection.totals_text(model)
+
+
+def test_cnn_summary_rows_are_the_talks(models):
+    table = inspection.summary_table(models["cnn"])
+    assert table["Output Shape"].tolist() == [
+        "(None, 26, 26, 8)",
+        "(None, 13, 13, 8)",
+        "(None, 11, 11, 8)",
+        "(None, 5, 5, 8)",
+        "(None, 200)",
+        "(None, 10)",
+    ]
+    assert table["Param #"].tolist() == [80, 0, 584, 0, 0, 2010]
+    assert table["Layer (type)"][0].endswith("(Conv2D)")
+
+
+def test_non_trainable_params_are_counted_apart():
+    model = build_model(ModelSpec(batch_norm=True))
+    totals = inspection.param_totals(model)
+    assert totals["total"] == model.count_params()
+    assert totals["non_trainable"] == 2 * (16 + 16)  # moving mean and variance of two BN layers
+
+
+@pytest.mark.parametrize("name", list(PRESETS))
+def test_diagram_has_a_box_and_label_per_layer(models, name):
+    svg = inspection.diagram_svg(models[name])
+    assert svg.startswith("<svg") and svg.endswith("</svg>")
+    for layer in models[name].layers:
+        assert f">{layer.name}<" in svg
+    if name == "cnn":
+        assert ">8@26×26<" in svg and ">1@28×28<" in svg and ">200<" in svg
+    else:
+        assert ">784<" in svg and ">16<" in svg
+
+
+@pytest.mark.parametrize("name", ["mlp-raw", "mlp-rescaled", "mlp-relu"])
+def test_mlp_weights_are_28x28_receptive_fields(models, name):
+    model = models[name]
+    images = inspection.dense_weight_images(model)
+    assert images.shape == (16, 28, 28)
+    kernel = model.layers[0].kernel.numpy()
+    np.testing.assert_array_equal(images[3].ravel(), kernel[:, 3])  # unit 3's weights, pixel order
+    (picture,) = inspection.weight_pictures(model)
+    assert picture.image.dtype == np.uint8 and picture.image.shape[2] == 3
+    # 16 units in 8 columns × 2 rows of 28 pixels with 2-pixel gutters, enlarged 4 times.
+    assert picture.image.shape[:2] == (4 * (2 * 28 + 2), 4 * (8 * 28 + 7 * 2))
+
+
+def test_cnn_has_3x3_filters_for_both_convolutions(models):
+    filters = inspection.conv_filters(models["cnn"])
+    assert [(name, k.shape) for name, k in filters] == [
+        (models["cnn"].layers[0].name, (8, 1, 3, 3)),
+        (models["cnn"].layers[2].name, (8, 8, 3, 3)),
+    ]
+    kernel = models["cnn"].layers[2].kernel.numpy()  # (3, 3, in, out)
+    np.testing.assert_array_equal(filters[1][1][5, 2], kernel[:, :, 2, 5])
+    pictures = inspection.weight_pictures(models["cnn"])
+    assert len(pictures) == 2
+    # The second layer is a grid of 8 filters (rows) × 8 input channels (columns).
+    assert pictures[1].image.shape[:2] == (16 * (8 * 3 + 7), 16 * (8 * 3 + 7))
+    with pytest.raises(ValueError, match="no Dense layer reading the 784 pixels"):
+        inspection.dense_weight_images(models["cnn"])
+
+
+def test_colourise_is_symmetric_and_blank_where_nan():
+    rgb = inspection.colourise(np.array([-2.0, 0.0, 2.0, np.nan]), -2.0, 2.0, diverging=True)
+    assert rgb.dtype == np.uint8
+    assert rgb[0, 2] > rgb[0, 0]  # negative is blue
+    assert rgb[2, 0] > rgb[2, 2]  # positive is red
+    assert tuple(rgb[1]) == (247, 247, 247)  # zero is (nearly) white
+    assert tuple(rgb[3]) == (255, 255, 255)
+    grey = inspection.colourise(np.array([0.0, 255.0]), 0.0, 255.0, diverging=False)
+    assert tuple(grey[0]) == (0, 0, 0) and tuple(grey[1]) == (255, 255, 255)
+
+
+def test_montage_places_images_in_a_grid():
+    stack = np.arange(3 * 2 * 2, dtype=np.float32).reshape(3, 2, 2)
+    grid = inspection.montage(stack, columns=2, pad=1)
+    assert grid.shape == (5, 5)
+    np.testing.assert_array_equal(grid[3:5, 0:2], stack[2])
+    assert np.isnan(grid[3:5, 3:5]).all() and np.isnan(grid[2]).all()
+
+
+@pytest.mark.parametrize("name", list(PRESETS))
+def test_activations_match_the_model(models, probes, mnist, name):
+    _, (x_test, _) = mnist
+    acts = probes[name].activations(x_test[0])
+    model = models[name]
+    assert [a[0] for a in acts] == [layer.name for layer in model.layers]
+    for (_, _, out), layer in zip(acts, model.layers, strict=True):
+        assert out.shape == tuple(layer.output.shape[1:])
+    expected = model(prepare_inputs(preset_spec(name), x_test[:1]), training=False).numpy()[0]
+    np.testing.assert_allclose(acts[-1][2], expected, rtol=1e-5, atol=1e-6)
+    assert acts[-1][2].sum() == pytest.approx(1.0, abs=1e-5)
+
+
+def test_activation_pictures_are_grids_and_bars(probes, mnist):
+    _, (x_test, _) = mnist
+    pictures = inspection.activation_pictures(probes["cnn"].activations(x_test[0]))
+    assert [p.image is not None for p in pictures] == [True, True, True, True, False, False]
+    assert "8@26×26" in pictures[0].title
+    assert pictures[0].image.shape[2] == 3
+    bars = pictures[-1].chart.to_dict()
+    assert bars["encoding"]["x"]["field"] == "digit"
+    assert len(bars["datasets"][next(iter(bars["datasets"]))]) == 10
+
+
+def test_input_choice_resolves_index_class_and_drawing(mnist):
+    _, (x_test, y_test) = mnist
+    image, text = inspection.InputChoice("index", index=123).resolve(x_test, y_test)
+    np.testing.assert_array_equal(image, x_test[123])
+    assert image.dtype == np.float32 and "#123" in text
+    image, text = inspection.InputChoice("class", digit=7, nth=2).resolve(x_test, y_test)
+    i = int(np.flatnonzero(y_test == 7)[2])
+    np.testing.assert_array_equal(image, x_test[i])
+    assert f"#{i} (a 7)" in text
+    image, text = inspection.InputChoice("drawing").resolve(x_test, y_test, None)
+    assert image is None and "Draw" in text
+    drawing = np.full((28, 28), 255.0, dtype=np.float32)
+    image, _ = inspection.InputChoice("drawing").resolve(x_test, y_test, drawing)
+    np.testing.assert_array_equal(image, drawing)
+    with pytest.raises(ValueError, match="source must be one of"):
+        inspection.InputChoice("webcam")
+    with pytest.raises(ValueError, match="between 0 and 9999"):
+        inspection.InputChoice("index", index=10_000).resolve(x_test, y_test)
+    with pytest.raises(ValueError, match="28×28"):
+        inspection.InputChoice("drawing").resolve(x_test, y_test, np.zeros((10, 10)))
+
+
+@pytest.mark.parametrize(("name", "units"), [("mlp-relu", [16, 16, 10]), ("cnn", [8, 8, 10])])
+def test_tuning_matrices_are_units_by_classes(probes, small_mnist, name, units):
+    _, (x_test, y_test) = small_mnist
+    matrices = inspection.tuning_matrices(probes[name], x_test, y_test, batch_size=300)
+    assert [m.shape for m in matrices.values()] == [(u, 10) for u in units]
+    # The output layer's tuning is each class's mean probability: columns sum to 1.
+    np.testing.assert_allclose(list(matrices.values())[-1].sum(axis=0), 1.0, atol=1e-4)
+
+
+def test_tuning_is_the_class_mean_of_the_activations(probes, small_mnist):
+    """Batched class sums give the same numbers as averaging every image's activations."""
+    _, (x_test, y_test) = small_mnist
+    x, y = x_test[:500], y_test[:500]
+    probe = probes["cnn"]
+    matrices = inspection.tuning_matrices(probe, x, y, batch_size=128)
+    conv = probe.model.layers[0]
+    maps = np.stack([probe.activations(image)[0][2] for image in x[y == 4]])  # (n, 26, 26, 8)
+    np.testing.assert_allclose(matrices[conv.name][:, 4], maps.mean(axis=(0, 1, 2)), rtol=1e-4, atol=1e-6)
+
+
+def test_tuning_needs_every_class(probes, small_mnist):
+    _, (x_test, y_test) = small_mnist
+    keep = y_test != 3
+    with pytest.raises(ValueError, match="every digit class"):
+        inspection.tuning_matrices(probes["mlp-raw"], x_test[keep], y_test[keep])
+
+
+def test_tuning_chart_has_one_heat_map_per_layer(probes, small_mnist):
+    _, (x_test, y_test) = small_mnist
+    matrices = inspection.tuning_matrices(probes["mlp-relu"], x_test, y_test)
+    spec = inspection.tuning_chart(matrices, normalise=True).to_dict()
+    assert len(spec["hconcat"]) == 3
+    assert all(c["mark"]["type"] == "rect" for c in spec["hconcat"])
+    first = spec["datasets"][spec["hconcat"][0]["data"]["name"]]
+    assert len(first) == 16 * 10
+    assert max(abs(r["mean activation"]) for r in first) == pytest.approx(1.0)  # normalised rows

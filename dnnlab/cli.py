@@ -73,19 +73,27 @@ def cmd_presets(args) -> int:
     return 0
 
 
-def _load_any(name: str):
-    """(model, spec) of a preset (untrained) or a saved model."""
+def _load_saved(name: str):
+    """(model, spec) of a saved model, or a CliError pointing to `models`."""
     from dnnlab import registry
 
-    if name in PRESETS:
-        spec = PRESETS[name].spec
-        return architectures.build_model(spec), spec
     try:
         registry.validate_name(name)
         model, meta = registry.load(name)
     except (ValueError, registry.RegistryError) as e:
         raise CliError(f"{e} (presets: {', '.join(PRESETS)}; saved: `python -m dnnlab models`)") from None
     return model, architectures.ModelSpec.from_dict(meta["spec"])
+
+
+def _load_any(name: str):
+    """(model, spec) of a saved model, else of an untrained preset of that name."""
+    from dnnlab import registry
+
+    saved = {info.name for info in registry.list_models() if info.ok}
+    if name in PRESETS and name not in saved:
+        spec = PRESETS[name].spec
+        return architectures.build_model(spec), spec
+    return _load_saved(name)
 
 
 def cmd_summary(args) -> int:
@@ -180,9 +188,7 @@ def cmd_models(args) -> int:
 def cmd_predict(args) -> int:
     from dnnlab import inference
 
-    model, spec = _load_any(args.model)
-    if args.model in PRESETS:
-        raise CliError(f"{args.model!r} is an untrained preset; name a saved model (see `models`)")
+    model, spec = _load_saved(args.model)
     results, failed = [], 0
     for file in args.files:
         try:

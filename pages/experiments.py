@@ -1,6 +1,105 @@
-"""experiments page: coming soon."""
+"""Experiments: models as participants — the staircase, learning curves, errors, RSA, lesions.
+
+Inputs come from widgets, results from `dnnlab.analysis` (cached per model file, by
+name and modification time), rendering from `experiments_charts`.
+"""
+
+from __future__ import annotations
 
 import streamlit as st
 
+from dnnlab import analysis, registry
+from dnnlab.architectures import ModelSpec
+from pages import common
+from pages import experiments_charts as view
+
+SECTIONS = ["Staircase", "Learning curves", "Errors", "Representations", "Lesions"]
+
+
+def model_file(name: str) -> tuple[str, float]:
+    """(name, mtime): the cache key of a saved model's results."""
+    path = registry.models_dir() / f"{name}.keras"
+    return name, path.stat().st_mtime if path.exists() else 0.0
+
+
+def _model_and_test_set(name: str, mtime: float):
+    model, meta = common.load_model(name, mtime)
+    _, (x_test, y_test) = common.mnist().arrays
+    return model, ModelSpec.from_dict(meta["spec"]), x_test, y_test
+
+
+@st.cache_data(max_entries=32, show_spinner="Classifying the 10,000 test images…")
+def errors(name: str, mtime: float) -> analysis.ErrorReport:
+    return analysis.error_report(*_model_and_test_set(name, mtime))
+
+
+@st.cache_data(max_entries=16, show_spinner="Computing representational dissimilarity matrices…")
+def similarity(name: str, mtime: float) -> tuple[analysis.RsaResult, list]:
+    model, spec, x, y = _model_and_test_set(name, mtime)
+    sample = analysis.rsa_sample(y, per_class=50, seed=0)
+    result = analysis.representational_similarity(model, spec, x[sample], y[sample])
+    return result, [analysis.rdm_image(m) for m in result.rdms]
+
+
+@st.cache_data(max_entries=64, show_spinner="Silencing units…")
+def lesion(name: str, mtime: float, layer: str, units: tuple[int, ...]) -> analysis.LesionResult:
+    model, spec, x, y = _model_and_test_set(name, mtime)
+    return analysis.lesion(model, spec, x, y, layer, units, intact=errors(name, mtime))
+
+
+@st.cache_data(max_entries=32, show_spinner="Silencing each unit in turn…")
+def unit_sweep(name: str, mtime: float, layer: str):
+    return analysis.single_unit_lesions(*_model_and_test_set(name, mtime), layer)
+
+
+def pick_model() -> str | None:
+    """One model choice shared by the Errors, Representations and Lesions tabs."""
+    view.remembered("exp_model")
+    return view.remember("exp_model", common.model_picker("exp_model"))
+
+
 st.title("Experiments")
-st.info("This page is being built.")
+st.caption(
+    "“Models should be treated as participants”: compare runs, study their errors, probe their representations."
+)
+infos = registry.list_models()
+if not infos:
+    st.info("No saved models yet: train one on the **Train** page.")
+    st.stop()
+staircase, curves, mistakes, representations, lesions = st.tabs(
+    SECTIONS, key="exp_section", on_change="rerun"
+)
+
+if staircase.open:
+    with staircase:
+        view.staircase(analysis.staircase(infos), analysis.talk_figures(), analysis.runs_table(infos))
+
+if curves.open:
+    with curves:
+        runs = view.run_chooser(
+            [i.name for i in infos if i.ok and i.meta.get("history")], key="exp_curves_runs"
+        )
+        view.curves(analysis.learning_curves({i.name: i.meta["history"] for i in infos if i.name in runs}))
+
+if mistakes.open:
+    with mistakes:
+        if name := pick_model():
+            view.errors(errors(*model_file(name)), common.mnist().arrays[1][0])
+
+if representations.open:
+    with representations:
+        if name := pick_model():
+            view.similarity(*similarity(*model_file(name)))
+
+if lesions.open:
+    with lesions:
+        if name := pick_model():
+            model, _ = common.saved_model(name)
+            layer, units, sweep = view.lesion_inputs(
+                analysis.lesionable_layers(model), key=f"exp_lesion_{name}"
+            )
+            if layer is not None:
+                result = lesion(*model_file(name), layer, units) if units else None
+                view.lesion(
+                    errors(*model_file(name)), result, unit_sweep(*model_file(name), layer) if sweep else None
+                )

@@ -1,0 +1,246 @@
+"""The Experiments page's computations: staircase, curves, errors, RSA and lesions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dnnlab import analysis, registry, training
+from dnnlab.architectures import ModelSpec
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    """Load a shipped model, read-only, from the project's models/ (DNNLAB_MODELS unset)."""
+    loaded = {}
+
+    def get(name: str):
+        if name not in loaded:
+            with pytest.MonkeyPatch.context() as patch:
+                patch.delenv("DNNLAB_MODELS", raising=False)
+                model, meta = registry.load(name)
+            loaded[name] = (model, ModelSpec.from_dict(meta["spec"]), meta)
+        return loaded[name]
+
+    return get
+
+
+@pytest.fixture(scope="module")
+def test_set(small_mnist):
+    _, (x_test, y_test) = small_mnist
+    return x_test, y_test
+
+
+# --- RDMs -------------------------------------------------------------------------------
+
+
+def test_rdm_is_symmetric_with_zero_diagonal_and_one_minus_pearson():
+    patterns = np.random.default_rng(0).normal(size=(30, 50))
+    matrix = analysis.rdm(patterns)
+    assert matrix.shape == (30, 30)
+    np.testing.assert_array_equal(np.diag(matrix), 0.0)
+    np.testing.assert_array_equal(matrix, matrix.T)
+    expected = 1 - np.corrcoef(patterns)
+    np.fill_diagonal(expected, 0.0)
+    np.testing.assert_allclose(matrix, expected, atol=1e-10)
+
+
+def test_rdm_counts_a_silent_pattern_as_uncorrelated():
+    patterns = np.random.default_rng(1).normal(size=(5, 8))
+    patterns[2] = 0.0  # e.g. every ReLU unit silent for one image
+    matrix = analysis.rdm(patterns)
+    assert np.isfinite(matrix).all()
+    np.testing.assert_array_equal(np.delete(matrix[2], 2), 1.0)
+    assert matrix[2, 2] == 0.0
+
+
+def test_category_rdm_and_comparisons():
+    labels = np.repeat(np.arange(3), 4)
+    ideal = analysis.category_rdm(labels)
+    assert ideal[0, 3] == 0 and ideal[0, 4] == 1 and ideal.sum() == 12 * 12 - 3 * 16
+    assert analysis.compare_rdms(ideal, ideal) == pytest.approx(1.0)
+    noisy = ideal + np.random.default_rng(0).uniform(0, 0.5, ideal.shape)
+    noisy = (noisy + noisy.T) / 2
+    assert 0.5 < analysis.compare_rdms(noisy, ideal) < 1.0
+    assert analysis.compare_rdms(noisy, ideal, "rho-a") > 0.5
+    with pytest.raises(ValueError, match="spearman"):
+        analysis.compare_rdms(ideal, ideal, "kendall")
+
+
+def test_rsa_sample_is_fixed_balanced_and_ordered_by_class():
+    labels = np.random.default_rng(3).integers(0, 10, 5000)
+    sample = analysis.rsa_sample(labels, per_class=50, seed=0)
+    assert len(sample) == 500 and len(set(sample)) == 500
+    np.testing.assert_array_equal(labels[sample], np.repeat(np.arange(10), 50))
+    np.testing.assert_array_equal(sample, analysis.rsa_sample(labels, per_class=50, seed=0))
+    assert not np.array_equal(sample, analysis.rsa_sample(labels, per_class=50, seed=1))
+    with pytest.raises(ValueError, match="digit"):
+        analysis.rsa_sample(labels[:100], per_class=50)
+
+
+def test_rdm_image_is_rgb_of_the_same_size():
+    image = analysis.rdm_image(analysis.rdm(np.random.default_rng(0).normal(size=(20, 9))))
+    assert image.shape == (20, 20, 3) and image.dtype == np.uint8
+    assert len(np.unique(image.reshape(-1, 3), axis=0)) > 10
+
+
+def test_category_structure_rises_from_pixels_to_the_last_layer_of_the_shipped_cnn(shipped, mnist):
+    model, spec, _ = shipped("cnn")
+    _, (x_test, y_test) = mnist
+    sample = analysis.rsa_sample(y_test)
+    result = analysis.representational_similarity(model, spec, x_test[sample], y_test[sample])
+    assert result.names == ("pixels", "conv2d", "max_pooling2d", "conv2d_1", "max_pooling2d_1", "dense")
+    assert result.vs_pixels[0] == pytest.approx(1.0)
+    assert result.vs_category[-1] > result.vs_category[0] + 0.1
+    assert result.vs_category[-1] == max(result.vs_category)
+    assert result.vs_pixels[-1] < result.vs_pixels[1]  # drifting away from the pixels
+    table = result.table()
+    assert len(table) == 2 * len(result.names)
+    assert set(table["compared_with"]) == {"pixels", "digit category"}
+
+
+# --- errors -----------------------------------------------------------------------------
+
+
+def test_confusion_matrix_counts_and_per_class_accuracy():
+    y_true = np.array([0, 0, 1, 1, 2])
+    y_pred = np.array([0, 1, 1, 1, 0])
+    matrix = analysis.confusion_matrix(y_true, y_pred, n=3)
+    np.testing.assert_array_equal(matrix, [[1, 1, 0], [0, 2, 0], [1, 0, 0]])
+    np.testing.assert_allclose(analysis.per_class_accuracy(matrix), [0.5, 1.0, 0.0])
+
+
+def test_mistakes_come_most_confident_first():
+    probabilities = np.array([[0.9, 0.1], [0.2, 0.8], [0.4, 0.6], [0.05, 0.95]])
+    table = analysis.mistakes(probabilities, np.array([0, 0, 0, 1]))
+    assert list(table["index"]) == [1, 2]
+    assert list(table["predicted"]) == [1, 1] and list(table["true"]) == [0, 0]
+    np.testing.assert_allclose(table["confidence"], [0.8, 0.6])
+
+
+def test_confusion_matrix_of_the_shipped_cnn_matches_its_accuracy(shipped, mnist):
+    model, spec, meta = shipped("cnn")
+    _, (x_test, y_test) = mnist
+    report = analysis.error_report(model, spec, x_test, y_test)
+    assert report.total == len(y_test) == 10_000
+    _, accuracy = training.evaluate(model, spec, x_test, y_test)
+    assert report.accuracy == pytest.approx(accuracy, abs=1e-4)
+    assert report.accuracy == pytest.approx(meta["test_accuracy"], abs=1e-4)
+    assert len(report.mistakes) == report.total - np.trace(report.confusion)
+    assert (np.diff(report.mistakes["confidence"]) <= 0).all()
+    frame = report.confusion_frame()
+    assert len(frame) == 100 and frame["count"].sum() == 10_000
+
+
+# --- lesions ----------------------------------------------------------------------------
+
+
+def test_lesionable_layers_are_the_hidden_dense_and_conv_layers(shipped):
+    assert analysis.lesionable_layers(shipped("cnn")[0]) == {"conv2d": 8, "conv2d_1": 8}
+    assert analysis.lesionable_layers(shipped("mlp-relu")[0]) == {"dense": 16, "dense_1": 16}
+
+
+@pytest.mark.parametrize(("name", "layer"), [("cnn", "conv2d"), ("cnn", "conv2d_1"), ("mlp-relu", "dense_1")])
+def test_lesioning_every_unit_drops_accuracy_to_chance(shipped, test_set, name, layer):
+    model, spec, _ = shipped(name)
+    x, y = test_set
+    units = analysis.lesionable_layers(model)[layer]
+    result = analysis.lesion(model, spec, x, y, layer, range(units))
+    assert result.intact.accuracy > 0.9
+    assert result.lesioned.accuracy < 0.2  # one class for every image: its share, ~10%
+    assert result.drop > 0.7
+
+
+def test_lesioning_nothing_changes_nothing_and_the_model_is_untouched(shipped, test_set):
+    model, spec, _ = shipped("cnn")
+    x, y = test_set
+    before = [w.copy() for w in model.get_weights()]
+    intact = analysis.predict(model, spec, x)
+    result = analysis.lesion(model, spec, x, y, "conv2d", [])
+    np.testing.assert_array_equal(result.lesioned.confusion, result.intact.confusion)
+    assert result.drop == 0.0
+    partial = analysis.lesion(model, spec, x, y, "conv2d", [0, 3])
+    assert partial.silenced == (0, 3) and partial.drop > 0
+    for w, b in zip(model.get_weights(), before, strict=True):
+        np.testing.assert_array_equal(w, b)
+    np.testing.assert_array_equal(analysis.predict(model, spec, x), intact)
+
+
+def test_masked_prediction_matches_the_layer_by_layer_pass(shipped, test_set):
+    model, spec, _ = shipped("mlp-relu")
+    x, _ = test_set
+    mask = analysis.lesion_mask(16, [2, 5, 7])
+    traced = analysis.predict(model, spec, x[:300], masks={"dense": mask})
+    eager, recorded = analysis.forward(
+        model, x[:300].reshape(-1, 784) / 255.0, masks={"dense": mask}, record=["dense"]
+    )
+    np.testing.assert_allclose(traced, eager, atol=1e-5)
+    assert (recorded["dense"][:, [2, 5, 7]] == 0).all()
+    assert recorded["dense"].shape == (300, 16)
+
+
+def test_lesion_refuses_unknown_layers_and_units(shipped, test_set):
+    model, spec, _ = shipped("cnn")
+    x, y = test_set
+    with pytest.raises(ValueError, match="conv2d_1"):
+        analysis.lesion(model, spec, x[:10], y[:10], "dense", [0])
+    with pytest.raises(ValueError, match="0-7"):
+        analysis.lesion(model, spec, x[:10], y[:10], "conv2d", [8])
+
+
+def test_single_unit_lesions_give_one_accuracy_per_unit(shipped, test_set):
+    model, spec, _ = shipped("mlp-relu")
+    x, y = test_set
+    sweep = analysis.single_unit_lesions(model, spec, x, y, "dense")
+    assert list(sweep["unit"]) == list(range(16))
+    intact = analysis.error_report(model, spec, x, y).accuracy
+    assert (sweep["accuracy"] <= intact + 0.01).all() and (sweep["accuracy"] < intact).any()
+
+
+# --- staircase and curves ---------------------------------------------------------------
+
+
+def _info(name, preset, accuracy, error=None, history=None):
+    meta = {} if error else {"preset": preset, "spec": {}, "test_accuracy": accuracy, "params": 13002}
+    if history:
+        meta["history"] = history
+    return registry.ModelInfo(name, meta, error)
+
+
+def test_runs_table_and_staircase_follow_the_talks_order_and_keep_broken_models():
+    infos = [
+        _info("zeta", "cnn", 0.98),
+        _info("mine", None, 0.97),
+        _info("alpha", "mlp-relu", 0.95),
+        _info("broken", None, None, error="broken.json: unreadable metadata"),
+        _info("raw", "mlp-raw", 0.88),
+        _info("stopped", "mlp-rescaled", float("nan")),
+    ]
+    table = analysis.runs_table(infos)
+    assert list(table["name"]) == ["raw", "stopped", "alpha", "zeta", "mine", "broken"]
+    assert list(table["preset"][:5]) == ["mlp-raw", "mlp-rescaled", "mlp-relu", "cnn", "custom"]
+    assert table.loc[table["name"] == "broken", "error"].item().startswith("broken.json")
+    stairs = analysis.staircase(infos)
+    assert list(stairs["name"]) == ["raw", "alpha", "zeta", "mine"]
+    assert list(stairs["talk_accuracy"][:3]) == [0.87, 0.96, 0.98] and np.isnan(stairs["talk_accuracy"][3])
+    assert list(analysis.talk_figures()["talk_accuracy"]) == [0.87, 0.93, 0.96, 0.98]
+
+
+def test_learning_curves_in_long_form_with_validation():
+    curves = analysis.learning_curves(
+        {
+            "a": {
+                "loss": [1.0, 0.5],
+                "accuracy": [0.8, 0.9],
+                "val_loss": [1.1, 0.6],
+                "val_accuracy": [0.7, 0.85],
+            },
+            "b": {"loss": [2.0, float("nan")], "accuracy": [0.5, 0.6]},
+        }
+    )
+    assert len(curves) == 8 + 3
+    assert set(curves["split"]) == {"training", "validation"}
+    row = curves[
+        (curves["run"] == "a") & (curves["split"] == "validation") & (curves["metric"] == "accuracy")
+    ]
+    assert list(row["epoch"]) == [1, 2] and list(row["value"]) == [0.7, 0.85]

@@ -1,0 +1,213 @@
+"""`dnnlab.inference.prepare`: any drawing or photo → the 28×28 image MNIST networks read."""
+
+from __future__ import annotations
+
+import io
+import statistics
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from bench.draw_latency import digit_paths, render
+from dnnlab import inference, registry
+from dnnlab.architectures import ModelSpec
+
+SHIPPED = ("cnn", "mlp-relu")
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    """The shipped CNN and ReLU MLP, read from models/ (never written)."""
+    loaded = {}
+    for name in SHIPPED:
+        model, meta = registry.load(name, registry.models_dir())
+        loaded[name] = (model, ModelSpec.from_dict(meta["spec"]))
+    return loaded
+
+
+def classify(shipped, name, image) -> int:
+    model, spec = shipped[name]
+    return int(inference.predict(model, spec, image).argmax())
+
+
+# --- synthetic drawings -------------------------------------------------------------
+
+
+def transparent(rgba: np.ndarray, ink=(255, 255, 255)) -> np.ndarray:
+    """The drawing's ink on a fully transparent background (alpha = ink)."""
+    out = np.zeros_like(rgba)
+    out[..., :3] = ink
+    out[..., 3] = rgba[..., 0]
+    return out
+
+
+def inverted(rgba: np.ndarray) -> np.ndarray:
+    out = rgba.copy()
+    out[..., :3] = 255 - out[..., :3]
+    return out
+
+
+DRAWINGS = {
+    "canvas": lambda d: render(digit_paths(d)),
+    "thick": lambda d: render(digit_paths(d, size=200), width=34),
+    "thin": lambda d: render(digit_paths(d, size=200), width=3),
+    "off-centre": lambda d: render(digit_paths(d, size=110, centre=(70, 200))),
+    "tiny": lambda d: render(digit_paths(d, size=50, centre=(200, 60))),
+    "huge": lambda d: render(digit_paths(d, size=276, aspect=0.9)),
+    "inverted": lambda d: inverted(render(digit_paths(d))),
+    "white-on-transparent": lambda d: transparent(render(digit_paths(d))),
+    "black-on-transparent": lambda d: transparent(render(digit_paths(d)), ink=(0, 0, 0)),
+    "grey-2d": lambda d: render(digit_paths(d))[..., 0],
+    "float-0-1": lambda d: render(digit_paths(d))[..., 0] / 255.0,
+    "wide-rgb": lambda d: np.pad(render(digit_paths(d))[..., :3], ((0, 0), (100, 180), (0, 0))),
+    "pil": lambda d: Image.fromarray(render(digit_paths(d))),
+}
+
+
+@pytest.mark.parametrize("kind", DRAWINGS)
+def test_prepare_gives_an_mnist_like_image(kind):
+    image28 = inference.prepare(DRAWINGS[kind](3))
+    assert image28.shape == (28, 28)
+    assert image28.dtype == np.float32
+    assert image28.min() >= 0.0
+    assert image28.max() == pytest.approx(255.0), "strokes peak at full white, as in MNIST"
+    rows, cols = np.nonzero(image28 > 0)
+    assert rows.max() - rows.min() + 1 <= 20 and cols.max() - cols.min() + 1 <= 20, "fits a 20×20 box"
+    assert rows.max() - rows.min() + 1 == 20, "a digit is taller than wide: its height fills the box"
+    ys, xs = np.indices(image28.shape)
+    total = image28.sum()
+    centre = ((ys * image28).sum() / total, (xs * image28).sum() / total)
+    assert abs(centre[0] - 13.5) <= 1.0 and abs(centre[1] - 13.5) <= 1.0, centre
+    ink_fraction = (image28 > 127).mean()
+    assert 0.05 < ink_fraction < 0.3, f"strokes of MNIST-like thickness, got {ink_fraction:.2f} ink"
+
+
+@pytest.mark.parametrize(
+    "kind", ["inverted", "white-on-transparent", "black-on-transparent", "grey-2d", "float-0-1", "pil"]
+)
+def test_polarity_transparency_and_format_do_not_change_the_result(kind):
+    reference = inference.prepare(DRAWINGS["canvas"](5))
+    assert np.abs(inference.prepare(DRAWINGS[kind](5)) - reference).mean() < 1.0
+
+
+def test_position_does_not_change_the_result():
+    centred = inference.prepare(render(digit_paths(7, size=120)))
+    moved = inference.prepare(render(digit_paths(7, size=120, centre=(80, 190))))
+    assert np.abs(centred - moved).mean() < 2.0
+
+
+def test_thin_and_thick_strokes_are_brought_to_mnist_thickness():
+    inks = {kind: (inference.prepare(DRAWINGS[kind](8)) > 127).sum() for kind in ("thin", "canvas", "tiny")}
+    # Without stroke normalisation a 3-pixel pen gives ~20 ink pixels and a 50-pixel
+    # digit drawn with a 20-pixel brush ~150; MNIST's eights have ~110.
+    assert 50 < inks["thin"] < 140, inks
+    assert 50 < inks["tiny"] < 140, inks
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        np.zeros((280, 280, 4), np.uint8) + np.array([0, 0, 0, 255], np.uint8),
+        np.full((280, 280), 255, np.uint8),
+        np.zeros((280, 280, 4), np.uint8),  # a fully transparent canvas
+        np.pad(np.full((1, 2), 255, np.uint8), 139),  # two stray pixels
+    ],
+    ids=["black", "white", "transparent", "two-pixels"],
+)
+def test_a_blank_image_is_refused(image):
+    with pytest.raises(inference.BlankImageError, match="blank"):
+        inference.prepare(image)
+
+
+def test_a_bad_array_shape_is_refused_with_its_shape():
+    with pytest.raises(inference.ImageError, match=r"\(280, 280, 2\)"):
+        inference.prepare(np.zeros((280, 280, 2), np.uint8))
+
+
+# --- the shipped networks read what prepare makes ----------------------------------
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+@pytest.mark.parametrize("kind", ["canvas", "thick", "thin", "off-centre", "huge", "inverted"])
+def test_shipped_networks_read_drawn_digits(shipped, name, kind):
+    right = [d for d in range(10) if classify(shipped, name, DRAWINGS[kind](d)) == d]
+    assert len(right) >= 9, f"{name} read {right} of 0-9 ({kind})"
+
+
+def test_shipped_cnn_reads_tiny_drawings(shipped):
+    right = [d for d in range(10) if classify(shipped, "cnn", DRAWINGS["tiny"](d)) == d]
+    assert len(right) >= 9, right
+
+
+def upscaled_mnist(x: np.ndarray, i: int) -> np.ndarray:
+    """An MNIST test digit as someone would hand it over: 280×280, in one of four forms."""
+    big = np.asarray(Image.fromarray(x).resize((280, 280), Image.Resampling.BILINEAR))
+    form = i % 4
+    if form == 1:
+        return 255 - big  # black on white
+    if form == 2:  # white ink on a transparent background
+        return np.dstack([np.full_like(big, 255)] * 3 + [big])
+    if form == 3:  # an RGB photo-like scan, dark ink on light paper
+        return np.dstack([230 - big * 0.8] * 3).astype(np.uint8)
+    return big
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_upscaled_mnist_digits_are_read_as_well_as_the_originals(shipped, name):
+    from dnnlab import data
+
+    _, (x_test, y_test) = data.load_mnist()
+    idx = np.random.default_rng(0).choice(len(x_test), 200, replace=False)
+    model, spec = shipped[name]
+    direct = np.mean([inference.predict_prepared(model, spec, x_test[i]).argmax() == y_test[i] for i in idx])
+    prepared = np.mean(
+        [classify(shipped, name, upscaled_mnist(x_test[i], k)) == y_test[i] for k, i in enumerate(idx)]
+    )
+    assert prepared >= 0.95, f"{name}: {prepared:.1%} of upscaled digits right (originals: {direct:.1%})"
+    assert prepared >= direct - 0.02, f"{name}: {prepared:.1%} vs {direct:.1%} on the originals"
+
+
+def test_predict_is_fast(shipped):
+    """280×280 RGBA → ten probabilities; the 5 ms budget is checked by bench, this catches regressions."""
+    model, spec = shipped["cnn"]
+    image = render(digit_paths(2))
+    probabilities = inference.predict(model, spec, image)
+    assert probabilities.shape == (10,) and probabilities.sum() == pytest.approx(1.0, abs=1e-4)
+    times = []
+    for _ in range(30):
+        start = time.perf_counter()
+        inference.predict(model, spec, image)
+        times.append(time.perf_counter() - start)
+    assert statistics.median(times) < 0.025, f"median {statistics.median(times) * 1000:.1f} ms"
+
+
+# --- uploads ------------------------------------------------------------------------
+
+
+def png_bytes(array: np.ndarray, fmt: str = "PNG") -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
+def test_an_uploaded_photo_reads_like_the_drawing(fmt):
+    drawing = inverted(render(digit_paths(4)))[..., :3]  # black on white, like paper
+    array = inference.read_image(png_bytes(drawing, fmt), name=f"four.{fmt.lower()}")
+    assert np.abs(inference.prepare(array) - inference.prepare(render(digit_paths(4)))).mean() < 2.0
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"", "the file is empty"),
+        (b"not an image at all", "not a readable image"),
+        (png_bytes(np.zeros((9, 9), np.uint8))[:40], ""),
+    ],
+    ids=["empty", "text", "truncated"],
+)
+def test_an_unreadable_upload_is_refused_by_name(data, message):
+    with pytest.raises(inference.ImageError, match=f"bad.png: {message}"):
+        inference.read_image(data, name="bad.png")

@@ -84,6 +84,20 @@ def session_probe():
     return lambda: runtime.is_active_session(session_id)
 
 
+def start_training(config: TrainConfig, arrays) -> None:
+    old = st.session_state.get("train_job")
+    if old is not None and old.state in LIVE:
+        return  # one job per session
+    st.session_state.train_previous = old.result.test_accuracy if old and old.result else None
+    st.session_state.pop("train_save_name", None)
+    st.session_state.train_job = jobs.start(config, arrays, alive=session_probe())
+
+
+def stop_training() -> None:
+    if job := st.session_state.get("train_job"):
+        job.stop()
+
+
 def live_view(polling: bool) -> None:
     """Status, progress bar and chart; polled every half second while the job is live."""
     job = st.session_state.get("train_job")
@@ -176,20 +190,11 @@ for message in st.session_state.pop("train_url_messages", []):
     st.warning(message)
 
 job = st.session_state.get("train_job")
-train_col, stop_col = st.columns([1, 1])
 busy = job is not None and job.state in LIVE
-if train_col.button(
-    "Train", key="train_start", type="primary", disabled=busy or config is None, width="stretch"
-):
-    st.session_state.train_previous = job.result.test_accuracy if job and job.result else None
-    for k in ("train_save_name",):
-        st.session_state.pop(k, None)
-    job = st.session_state.train_job = jobs.start(
-        config, jobs.limited(loaded.arrays, limit), alive=session_probe()
-    )
-    busy = True
-if stop_col.button("Stop", key="train_stop", disabled=not busy, width="stretch"):
-    job.stop()
+train_col, stop_col = st.columns(2)
+train_col.button("Train", key="train_start", type="primary", disabled=busy or config is None, width="stretch",
+                 on_click=start_training, args=(config, jobs.limited(loaded.arrays, limit)))  # fmt: skip
+stop_col.button("Stop", key="train_stop", disabled=not busy, width="stretch", on_click=stop_training)
 
 st.fragment(run_every=0.5 if busy else None)(live_view)(busy)
 if job is not None and job.state not in LIVE:

@@ -49,13 +49,19 @@ def _finite(value) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def in_talk_order(infos: Iterable) -> list:
+    """Saved models (`registry.ModelInfo`) by preset in the talk's order, then by name."""
+    rank = {p: i for i, p in enumerate(PRESET_ORDER)}
+    return sorted(infos, key=lambda i: (rank[preset_group(i.meta)] if i.ok else len(rank), i.name))
+
+
 def runs_table(infos: Iterable) -> pd.DataFrame:
     """One row per saved model (`registry.ModelInfo`), broken ones with their error.
 
     Sorted in the talk's order of presets, then by name.
     """
     rows = []
-    for info in infos:
+    for info in in_talk_order(infos):
         s = info.summary()
         rows.append(
             {

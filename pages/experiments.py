@@ -62,7 +62,7 @@ st.title("Experiments")
 st.caption(
     "“Models should be treated as participants”: compare runs, study their errors, probe their representations."
 )
-infos = registry.list_models()
+infos = analysis.in_talk_order(registry.list_models())
 if not infos:
     st.info("No saved models yet: train one on the **Train** page.")
     st.stop()

@@ -176,6 +176,8 @@ def run_chooser(names: list[str], key: str) -> list[str]:
     remembered(key)
     if key not in st.session_state:
         st.session_state[key] = names[:4]
+    else:  # runs deleted since they were chosen
+        st.session_state[key] = [n for n in st.session_state[key] if n in names]
     chosen = st.multiselect("Runs to compare (2-4)", names, max_selections=4, key=key)
     return remember(key, chosen)
 

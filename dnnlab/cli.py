@@ -124,11 +124,7 @@ def cmd_train(args) -> int:
                 flush=True,
             )
 
-    strategy = None
-    if args.strategy == "mirrored":
-        import tensorflow as tf
-
-        strategy = tf.distribute.MirroredStrategy()
+    strategy = training.make_strategy(args.strategy, cpu_devices=args.cpu_devices)
     result = training.train(
         spec,
         arrays,
@@ -153,6 +149,7 @@ def cmd_train(args) -> int:
         "test_loss": result.test_loss,
         "train_seconds": meta["train_seconds"],
         "epoch_seconds": meta["epoch_seconds"],
+        "replicas": strategy.num_replicas_in_sync if strategy else 1,
     }
     if args.json:
         _print_json(out)
@@ -280,6 +277,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["default", "mirrored"],
         default="default",
         help="'mirrored': tf.distribute.MirroredStrategy over the available devices",
+    )
+    p.add_argument(
+        "--cpu-devices",
+        type=_positive_int,
+        default=1,
+        help="split the CPU into N logical devices (to try --strategy mirrored without GPUs)",
     )
     add("models", cmd_models, "list saved models with their test accuracy")
     p = add("predict", cmd_predict, "predict the digit in image files")

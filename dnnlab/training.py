@@ -54,6 +54,29 @@ class TrainResult:
     epoch_seconds: list[float] = field(default_factory=list)
 
 
+def make_strategy(name: str = "default", *, cpu_devices: int = 0):
+    """A `tf.distribute` strategy by name: "default" (None) or "mirrored".
+
+    `MirroredStrategy` copies the model to every visible GPU (or the CPU) and splits
+    each batch between them. `cpu_devices` > 1 first splits the CPU into that many
+    logical devices, which lets a CPU-only machine exercise the multi-device path; it
+    must run before TensorFlow first uses a device.
+    """
+    if name == "default":
+        return None
+    if name != "mirrored":
+        raise ValueError(f"strategy must be 'default' or 'mirrored', not {name!r}")
+    import tensorflow as tf
+
+    if cpu_devices > 1:
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * cpu_devices)
+    devices = [d.name for d in tf.config.list_logical_devices("GPU")] or [
+        d.name for d in tf.config.list_logical_devices("CPU")
+    ]
+    return tf.distribute.MirroredStrategy(devices=devices)
+
+
 def evaluate(model, spec: ModelSpec, x_test: np.ndarray, y_test: np.ndarray) -> tuple[float, float]:
     """(test loss, test accuracy) of a compiled model, as plain floats."""
     loss, accuracy = model.evaluate(
@@ -94,8 +117,9 @@ def train(
     if strategy is None:
         model = compile_model(build_model(spec), learning_rate, steps_per_execution)
     else:
+        # Keras's multi-step loop does not run under a distribution strategy.
         with strategy.scope():
-            model = compile_model(build_model(spec), learning_rate, steps_per_execution)
+            model = compile_model(build_model(spec), learning_rate, 1)
 
     callback = ProgressCallback(
         on_progress=on_progress,

@@ -46,8 +46,10 @@ def main():
             total.append(time.perf_counter() - started)
             prep.append(middle - started)
         ms = 1000 * np.array(total)
-        print(f"{name:<14}{np.median(ms):>10.2f}{np.percentile(ms, 95):>9.2f}{1000 * np.median(prep):>12.2f}"
-              f"  {int(np.argmax(probabilities))}")
+        print(
+            f"{name:<14}{np.median(ms):>10.2f}{np.percentile(ms, 95):>9.2f}{1000 * np.median(prep):>12.2f}"
+            f"  {int(np.argmax(probabilities))}"
+        )
 
 
 if __name__ == "__main__":

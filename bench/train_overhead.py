@@ -48,19 +48,33 @@ def main():
     plain, dnnlab = [], []
     for i in range(args.repeats):
         plain.append(plain_fit(spec, arrays, args.epochs, args.batch_size, STEPS_PER_EXECUTION))
-        result = train(spec, arrays, epochs=args.epochs, batch_size=args.batch_size, on_progress=reports.append,
-                       evaluate_test=False)
+        result = train(
+            spec,
+            arrays,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            on_progress=reports.append,
+            evaluate_test=False,
+        )
         dnnlab.append(result.train_seconds)
-        print(f"run {i + 1}: plain fit {plain[-1]:.2f} s, dnnlab.training.train {dnnlab[-1]:.2f} s", flush=True)
+        print(
+            f"run {i + 1}: plain fit {plain[-1]:.2f} s, dnnlab.training.train {dnnlab[-1]:.2f} s", flush=True
+        )
     talk = plain_fit(spec, arrays, args.epochs, args.batch_size, 1)
 
     ratio = statistics.median(dnnlab) / statistics.median(plain)
     per_second = len(reports) / sum(dnnlab)
-    print(f"\npreset {args.preset}, {args.epochs} epochs, batch {args.batch_size}, {args.repeats} interleaved runs")
+    print(
+        f"\npreset {args.preset}, {args.epochs} epochs, batch {args.batch_size}, {args.repeats} interleaved runs"
+    )
     print(f"plain model.fit (median):           {statistics.median(plain):.2f} s")
-    print(f"dnnlab.training.train (median):     {statistics.median(dnnlab):.2f} s  ({per_second:.1f} progress reports/s)")
+    print(
+        f"dnnlab.training.train (median):     {statistics.median(dnnlab):.2f} s  ({per_second:.1f} progress reports/s)"
+    )
     print(f"ratio:                              {ratio:.3f}  (target <= 1.05)")
-    print(f"talk's settings (1 batch per call): {talk:.2f} s, {talk / statistics.median(dnnlab):.1f}x slower than DNN Lab")
+    print(
+        f"talk's settings (1 batch per call): {talk:.2f} s, {talk / statistics.median(dnnlab):.1f}x slower than DNN Lab"
+    )
     return 0 if ratio <= 1.05 else 1
 
 

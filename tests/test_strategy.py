@@ -12,9 +12,27 @@ ROOT = Path(__file__).resolve().parent.parent
 def _train(tmp_path, name, *extra):
     env = {**os.environ, "DNNLAB_MODELS": str(tmp_path)}
     run = subprocess.run(
-        [sys.executable, "-m", "dnnlab", "train", "--preset", "cnn", "--epochs", "1", "--limit", "4000",
-         "--name", name, "--json", *extra],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "dnnlab",
+            "train",
+            "--preset",
+            "cnn",
+            "--epochs",
+            "1",
+            "--limit",
+            "4000",
+            "--name",
+            name,
+            "--json",
+            *extra,
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert run.returncode == 0, run.stderr[-2000:]
     return json.loads(run.stdout)

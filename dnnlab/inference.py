@@ -11,6 +11,7 @@ import io
 import threading
 import warnings
 import weakref
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -269,3 +270,31 @@ def predict_prepared(model, spec: ModelSpec, image28: np.ndarray) -> np.ndarray:
 def predict(model, spec: ModelSpec, image) -> np.ndarray:
     """The ten probabilities for a raw drawing or photo."""
     return predict_prepared(model, spec, prepare(image))
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What a network makes of one image: the 28×28 it saw and its ten probabilities."""
+
+    image28: np.ndarray
+    probabilities: np.ndarray
+
+    @property
+    def digit(self) -> int:
+        return int(np.argmax(self.probabilities))
+
+    @property
+    def confidence(self) -> float:
+        return float(np.max(self.probabilities))
+
+
+def read_digit(model, spec: ModelSpec, image) -> Reading:
+    """Prepare a raw drawing or photo and classify it (raises `BlankImageError` if blank)."""
+    image28 = prepare(image)
+    return Reading(image28, predict_prepared(model, spec, image28))
+
+
+def enlarged(image28: np.ndarray, scale: int = 8) -> np.ndarray:
+    """The 28×28 image as uint8, each pixel a `scale`×`scale` block, so pixels show."""
+    block = np.ones((scale, scale), dtype=np.uint8)
+    return np.kron(np.clip(image28, 0, 255).astype(np.uint8), block)

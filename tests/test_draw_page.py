@@ -1,0 +1,139 @@
+"""The Draw page under AppTest, with the canvas replaced by an injected drawing."""
+
+from __future__ import annotations
+
+import io
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from bench.draw_latency import digit_paths, render
+from pages import canvas
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGE = str(ROOT / "pages" / "draw.py")
+SHIPPED = ("mlp-relu", "cnn")
+
+
+@pytest.fixture
+def shipped_copy(models_dir):
+    for name in SHIPPED:
+        for suffix in (".keras", ".json"):
+            shutil.copy(ROOT / "models" / f"{name}{suffix}", models_dir / f"{name}{suffix}")
+    return models_dir
+
+
+class FakeCanvas:
+    """Stands in for `pages.canvas.draw_canvas`: returns `image`, records the keys it got."""
+
+    def __init__(self, image=None):
+        self.image = image
+        self.keys: list[str] = []
+
+    def __call__(self, key: str):
+        self.keys.append(key)
+        return self.image
+
+
+@pytest.fixture
+def fake_canvas(monkeypatch, shipped_copy):
+    fake = FakeCanvas()
+    monkeypatch.setattr(canvas, "draw_canvas", fake)
+    return fake
+
+
+def run(at: AppTest | None = None) -> AppTest:
+    at = (at or AppTest.from_file(PAGE, default_timeout=120)).run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def predictions(at: AppTest) -> list[str]:
+    return [m.value for m in at.metric if m.label == "Prediction"]
+
+
+def charts(at: AppTest) -> list:
+    found = []
+
+    def walk(node):
+        if getattr(node, "type", None) in ("arrow_vega_lite_chart", "vega_lite_chart"):
+            found.append(node)
+        for child in getattr(node, "children", {}).values():
+            walk(child)
+
+    walk(at._tree)
+    return found
+
+
+def test_an_empty_canvas_gets_a_hint_and_no_prediction(fake_canvas):
+    at = run()
+    assert predictions(at) == []
+    assert any("Draw a digit" in i.value for i in at.info)
+    assert "last_drawing" not in at.session_state
+    assert at.selectbox(key="draw_model").value == "cnn", "the best CNN is the default"
+
+
+def test_a_blank_canvas_after_clearing_gets_the_hint(fake_canvas):
+    fake_canvas.image = np.zeros((280, 280, 4), np.uint8) + np.array([0, 0, 0, 255], np.uint8)
+    at = run()
+    assert predictions(at) == []
+    assert any("Draw a digit" in i.value for i in at.info)
+
+
+@pytest.mark.parametrize("model", SHIPPED)
+def test_a_drawn_digit_is_predicted_shown_and_stored(fake_canvas, model):
+    fake_canvas.image = render(digit_paths(3))
+    at = run()
+    at.selectbox(key="draw_model").set_value(model)
+    at = run(at)
+    assert predictions(at) == ["3"]
+    assert len(charts(at)) == 1, "the ten probabilities as a chart"
+    assert at.session_state["draw_model"] == model
+    stored = at.session_state["last_drawing"]
+    assert stored.shape == (28, 28) and stored.dtype == np.float32 and stored.max() == pytest.approx(255)
+    assert not at.info and not at.error
+
+
+def test_each_digit_drawn_is_read(fake_canvas):
+    at = run()
+    for digit in (0, 7):
+        fake_canvas.image = render(digit_paths(digit))
+        at = run(at)
+        assert predictions(at) == [str(digit)]
+
+
+def test_clear_gives_a_new_empty_canvas(fake_canvas):
+    fake_canvas.image = render(digit_paths(1))
+    at = run()
+    first_key = fake_canvas.keys[-1]
+    at.button(key="draw_clear").click()
+    at = run(at)
+    assert fake_canvas.keys[-1] != first_key, "a new key remounts an empty canvas"
+
+
+def png(array: np.ndarray, fmt: str = "PNG") -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+def test_an_uploaded_photo_of_a_digit_is_read(fake_canvas):
+    paper = 255 - render(digit_paths(4))[..., 0]  # dark ink on light paper, a JPEG
+    at = run()
+    at.file_uploader(key="draw_upload").set_value(("four.jpg", png(paper, "JPEG"), "image/jpeg"))
+    at = run(at)
+    assert predictions(at) == ["4"]
+    assert not at.error
+
+
+def test_an_unreadable_upload_gets_an_error_and_the_page_keeps_working(fake_canvas):
+    fake_canvas.image = render(digit_paths(2))
+    at = run()
+    at.file_uploader(key="draw_upload").set_value(("digit.png", b"this is not a PNG", "image/png"))
+    at = run(at)
+    assert len(at.error) == 1 and "digit.png" in at.error[0].value
+    assert predictions(at) == ["2"], "the drawing still gets its prediction"

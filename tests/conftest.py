@@ -13,7 +13,23 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+OFFLINE = ROOT / "tests" / "offline"
 sys.path.insert(0, str(ROOT))
+
+# The whole test run is offline: this process and every process it starts refuse
+# connections to anything but localhost (see tests/offline/sitecustomize.py).
+os.environ["DNNLAB_OFFLINE_GUARD"] = "1"
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(OFFLINE), os.environ.get("PYTHONPATH")]))
+sys.path.insert(0, str(OFFLINE))
+import sitecustomize as offline_guard  # noqa: E402  (may be another sitecustomize if one ran first)
+
+if not hasattr(offline_guard, "install"):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("dnnlab_offline_guard", OFFLINE / "sitecustomize.py")
+    offline_guard = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(offline_guard)
+offline_guard.install()
 
 
 @pytest.fixture(scope="session")

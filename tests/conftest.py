@@ -75,10 +75,17 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_streamlit(env_overrides: dict | None = None, timeout: float = 60.0):
+def start_streamlit(
+    env_overrides: dict | None = None,
+    timeout: float = 60.0,
+    *,
+    port: int | None = None,
+    extra_args: list[str] | None = None,
+):
     """Start `streamlit run app.py` on a free port; return (process, base url)."""
-    port = _free_port()
+    port = port or _free_port()
     env = {**os.environ, **(env_overrides or {})}
+    args = extra_args or ["--server.headless", "true", "--browser.gatherUsageStats", "false"]
     process = subprocess.Popen(
         [
             sys.executable,
@@ -88,12 +95,9 @@ def start_streamlit(env_overrides: dict | None = None, timeout: float = 60.0):
             str(ROOT / "app.py"),
             "--server.port",
             str(port),
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
             "--server.fileWatcherType",
             "none",
+            *args,
         ],
         cwd=ROOT,
         env=env,

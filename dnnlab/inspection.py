@@ -320,16 +320,30 @@ class Probe:
         ]
 
     def unit_means(self, x: np.ndarray) -> list[np.ndarray]:
-        """Per-unit responses (batch, units) of every Conv2D/Dense layer for prepared inputs."""
+        """Per-unit responses (batch, units) of every Conv2D/Dense layer for prepared inputs.
+
+        A convolutional graph is compiled with XLA, which runs these small convolutions
+        2-10 times faster on a CPU than TensorFlow's own kernels (compiling costs more than
+        it saves for an MLP); a plain graph is the fallback.
+        """
         with self._lock:
             if self._means_fn is None:
-                import tensorflow as tf
+                self._means_fn = self._compile(jit=self.spec.is_conv)
+            try:
+                outputs = self._means_fn(x)
+            except Exception:  # XLA unavailable on this platform: the plain graph
+                self._means_fn = self._compile(jit=False)
+                outputs = self._means_fn(x)
+        return [o.numpy() for o in outputs]
 
-                self._means_fn = tf.function(
-                    lambda batch: self._means(batch, training=False),
-                    input_signature=[tf.TensorSpec((None, *self.spec.input_shape), tf.float32)],
-                )
-        return [o.numpy() for o in self._means_fn(x)]
+    def _compile(self, jit: bool):
+        import tensorflow as tf
+
+        return tf.function(
+            lambda batch: self._means(batch, training=False),
+            input_signature=[tf.TensorSpec((None, *self.spec.input_shape), tf.float32)],
+            jit_compile=jit,
+        )
 
 
 def input_picture(image28: np.ndarray, scale: int = 4) -> np.ndarray:
@@ -430,8 +444,11 @@ def tuning_matrices(
     sums = None
     for start in range(0, len(images), batch_size):
         x = prepare_inputs(probe.spec, images[start : start + batch_size])
-        onehot = np.eye(num_classes)[labels[start : start + batch_size]]  # (batch, 10)
-        batch_sums = [onehot.T @ r.astype(np.float64) for r in probe.unit_means(x)]  # (10, units)
+        n = len(x)
+        if n < batch_size:  # pad the last batch: one batch shape, one compiled graph
+            x = np.concatenate([x, np.zeros((batch_size - n, *x.shape[1:]), x.dtype)])
+        onehot = np.eye(num_classes)[labels[start : start + n]]  # (n, 10)
+        batch_sums = [onehot.T @ r[:n].astype(np.float64) for r in probe.unit_means(x)]  # (10, units)
         sums = batch_sums if sums is None else [s + b for s, b in zip(sums, batch_sums, strict=True)]
     return {
         layer.name: (s / counts[:, None]).T.astype(np.float32)

@@ -64,23 +64,20 @@ def show(picture: inspection.Picture) -> None:
         st.altair_chart(picture.chart, width="stretch")
 
 
-st.title("Model")
-st.caption("What each layer holds: its shape, its weights, its responses to one digit, and its tuning.")
-inputs = page_inputs()
-if inputs.name is None:
-    st.stop()
-if inputs.saved:
-    model, meta = saved_model(inputs.name)
-    spec = ModelSpec.from_dict(meta["spec"])
-    key = (inputs.name, (registry.models_dir() / f"{inputs.name}.keras").stat().st_mtime)
-else:
-    model, spec = untrained(inputs.name), preset_spec(inputs.name)
-    key = (f"untrained {inputs.name}", id(model))  # rebuilt (new weights) if evicted
-    st.info("An untrained network: its weights are random, as Keras initialised them.")
-network = probe(key, model, spec)
+def load(inputs: PageInputs) -> tuple:
+    """(model, probe, cache key): the key is the file's name and mtime, or the built model."""
+    if inputs.saved:
+        model, meta = saved_model(inputs.name)
+        spec = ModelSpec.from_dict(meta["spec"])
+        key = (inputs.name, (registry.models_dir() / f"{inputs.name}.keras").stat().st_mtime)
+    else:
+        model, spec = untrained(inputs.name), preset_spec(inputs.name)
+        key = (f"untrained {inputs.name}", id(model))  # a rebuilt model has new weights
+        st.info("An untrained network: its weights are random, as Keras initialised them.")
+    return model, probe(key, model, spec), key
 
-layers_tab, weights_tab, activations_tab, tuning_tab = st.tabs(["Layers", "Weights", "Activations", "Tuning"])
-with layers_tab:
+
+def layers_tab(model, network, key, inputs) -> None:
     st.dataframe(
         inspection.summary_table(model),
         hide_index=True,
@@ -88,23 +85,44 @@ with layers_tab:
     )
     st.markdown(f"**{inspection.totals_text(model)}**")
     st.image(inspection.diagram_svg(model))
-with weights_tab:
+
+
+def weights_tab(model, network, key, inputs) -> None:
     for picture in inspection.weight_pictures(model):
         show(picture)
-with activations_tab:
+
+
+def activations_tab(model, network, key, inputs) -> None:
     _, (x_test, y_test) = mnist().arrays
     image, description = inputs.choice.resolve(x_test, y_test, st.session_state.get("last_drawing"))
     if image is None:
         st.info(description)
-    else:
-        acts = network.activations(image)
-        st.markdown(f"Input: {description}; the network answers **{int(acts[-1][2].argmax())}**.")
-        st.image(inspection.input_picture(image), caption="the 28×28 input")
-        for picture in inspection.activation_pictures(acts):
-            show(picture)
-with tuning_tab:
+        return
+    acts = network.activations(image)
+    st.markdown(f"Input: {description}; the network answers **{int(acts[-1][2].argmax())}**.")
+    st.image(inspection.input_picture(image), caption="the 28×28 input")
+    for picture in inspection.activation_pictures(acts):
+        show(picture)
+
+
+def tuning_tab(model, network, key, inputs) -> None:
     st.markdown(
         "Each unit's mean activation for each digit class over the 10,000 test images "
         "(a convolution channel's map averaged over space): its tuning curve, one row per unit."
     )
     st.altair_chart(inspection.tuning_chart(tuning(key, network), inputs.normalise))
+
+
+TABS = {"Layers": layers_tab, "Weights": weights_tab, "Activations": activations_tab, "Tuning": tuning_tab}
+
+st.title("Model")
+st.caption("What each layer holds: its shape, its weights, its responses to one digit, and its tuning.")
+inputs = page_inputs()
+if inputs.name is None:
+    st.stop()
+model, network, key = load(inputs)
+# Only the open tab runs (on_change="rerun"), so each part costs only its own time.
+for tab, render in zip(st.tabs(list(TABS), key="mp_tab", on_change="rerun"), TABS.values(), strict=True):
+    if tab.open:
+        with tab:
+            render(model, network, key, inputs)

@@ -36,26 +36,48 @@ def markdown_text(at) -> str:
     return "\n".join(m.value for m in at.markdown)
 
 
+def open_tab(at, label: str):
+    at.session_state["mp_tab"] = label
+    return at.run()
+
+
 @pytest.mark.parametrize("name", list(PRESETS))
-def test_saved_preset_shows_every_section(page, name):
+def test_saved_preset_shows_every_tab(page, name):
     page.session_state["mp_model"] = name
     at = page.run()
     assert not at.exception
     assert at.selectbox(key="mp_model").value == name
+    # Layers: the table as Keras prints it, its totals and the diagram.
     table = at.dataframe[0].value
     assert list(table.columns) == ["Layer (type)", "Output Shape", "Param #"]
     assert f"{table['Param #'].sum():,}" == PARAMS[name]
     assert f"Total params: {PARAMS[name]}" in markdown_text(at)
-    # Diagram, weights, input and the feature maps are images; bars and tuning are charts.
-    images = at.get("image")
-    charts = at.get("vega_lite_chart")
-    if name == "cnn":
-        assert len(images) == 1 + 2 + 1 + 4  # diagram, 2 filter grids, input, 4 feature-map grids
-        assert len(charts) == 2 + 1  # flatten and output bars, tuning
-    else:
-        assert len(images) == 1 + 1 + 1  # diagram, receptive fields, input
-        assert len(charts) == 3 + 1  # three dense layers as bars, tuning
+    assert len(at.get("image")) == 1
+    # Only the open tab runs: the others hold nothing yet.
+    assert [len(t.children) for t in at.tabs[1:]] == [0, 0, 0]
+
+    at = open_tab(at, "Weights")
+    assert not at.exception
+    assert len(at.dataframe) == 0
+    assert len(at.get("image")) == (2 if name == "cnn" else 1)  # two filter grids, or receptive fields
+    assert ("3×3" if name == "cnn" else "784 weights") in markdown_text(at)
+
+    at = open_tab(at, "Activations")
+    assert not at.exception
     assert "test image #" in markdown_text(at)
+    images, charts = at.get("image"), at.get("vega_lite_chart")
+    if name == "cnn":
+        assert (len(images), len(charts)) == (1 + 4, 2)  # input + 4 feature-map grids; flatten, output
+    else:
+        assert (len(images), len(charts)) == (1, 3)  # input; three dense layers as bars
+
+    at = open_tab(at, "Tuning")
+    assert not at.exception
+    assert "10,000 test images" in markdown_text(at)
+    (chart,) = at.get("vega_lite_chart")
+    assert '"hconcat"' in chart.proto.spec
+    at.checkbox(key="mp_normalise").check().run()
+    assert not at.exception
 
 
 def test_untrained_preset(page):
@@ -69,7 +91,7 @@ def test_untrained_preset(page):
 
 
 def test_test_digit_by_index_and_by_class(page):
-    at = page.run()
+    at = open_tab(page, "Activations")
     at.radio(key="mp_source").set_value("index").run()
     at.number_input(key="mp_index").set_value(123).run()
     assert not at.exception
@@ -81,7 +103,7 @@ def test_test_digit_by_index_and_by_class(page):
 
 
 def test_last_drawing(page):
-    at = page.run()
+    at = open_tab(page, "Activations")
     at.radio(key="mp_source").set_value("drawing").run()
     assert not at.exception
     assert any("No drawing yet" in i.value for i in at.info)

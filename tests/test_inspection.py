@@ -194,3 +194,32 @@ def test_tuning_chart_has_one_heat_map_per_layer(probes, small_mnist):
     first = spec["datasets"][spec["hconcat"][0]["data"]["name"]]
     assert len(first) == 16 * 10
     assert max(abs(r["mean activation"]) for r in first) == pytest.approx(1.0)  # normalised rows
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        ModelSpec(augment=True, dropout=0.2),
+        ModelSpec(batch_norm=True, l2=0.001, dense_units=(32,)),
+        ModelSpec(conv_filters=(4, 6, 8), kernel_size=3, pool_size=1, dense_units=(12,), augment=True),
+        ModelSpec(conv_filters=(5,), kernel_size=5, activation="tanh", dense_units=()),
+    ],
+    ids=["mlp-augment-dropout", "mlp-batchnorm", "cnn-3-blocks-no-pool", "cnn-5x5-tanh"],
+)
+def test_every_part_works_for_other_specs(spec, small_mnist):
+    """What the Train page can build, the Model page can show."""
+    _, (x_test, y_test) = small_mnist
+    model = build_model(spec)
+    assert inspection.summary_table(model)["Param #"].sum() == model.count_params()
+    svg = inspection.diagram_svg(model)
+    assert all(f">{layer.name}<" in svg for layer in model.layers)
+    pictures = inspection.weight_pictures(model)
+    assert len(pictures) == max(1, len(spec.conv_filters))
+    probe = inspection.Probe(model, spec)
+    acts = probe.activations(x_test[0])
+    expected = model(prepare_inputs(spec, x_test[:1]), training=False).numpy()[0]
+    np.testing.assert_allclose(acts[-1][2], expected, rtol=1e-5, atol=1e-6)
+    assert len(inspection.activation_pictures(acts)) == len(model.layers)
+    matrices = inspection.tuning_matrices(probe, x_test[:500], y_test[:500], batch_size=200)
+    widths = list(spec.conv_filters) + list(spec.dense_units) + [10]
+    assert [m.shape for m in matrices.values()] == [(w, 10) for w in widths]

@@ -93,11 +93,6 @@ def staircase(infos: Iterable) -> pd.DataFrame:
     ].reset_index(drop=True)
 
 
-def talk_figures() -> pd.DataFrame:
-    """The talk's test accuracy of each preset, as reference marks."""
-    return pd.DataFrame([{"preset": name, "talk_accuracy": p.talk_accuracy} for name, p in PRESETS.items()])
-
-
 # --- learning curves ------------------------------------------------------------------
 
 
@@ -386,23 +381,20 @@ def rdm_image(matrix: np.ndarray, colormap: str = "viridis") -> np.ndarray:
     """An RDM as an RGB image (uint8), coloured by percentile within the RDM.
 
     Percentiles make RDMs of different layers comparable at a glance: the colour shows
-    which pairs are relatively dissimilar, whatever the range of the values.
+    which pairs are relatively dissimilar, whatever the range of the values. Tied values
+    share a colour.
     """
     from matplotlib import colormaps
+    from scipy.stats import rankdata
 
     n = len(matrix)
     upper = np.triu_indices(n, 1)
-    values = matrix[upper]
-    if values.size:
-        order = np.argsort(values, kind="stable")
-        pct = np.empty_like(values)
-        pct[order] = np.arange(values.size) / max(values.size - 1, 1)
-        square = np.zeros((n, n))
-        square[upper] = pct
-        ranks = square + square.T
-    else:
-        ranks = np.zeros((n, n))
-    return (colormaps[colormap](ranks)[..., :3] * 255).astype(np.uint8)
+    square = np.zeros((n, n))
+    if len(upper[0]) > 1:
+        ranks = rankdata(matrix[upper], method="average")
+        square[upper] = (ranks - ranks.min()) / max(ranks.max() - ranks.min(), 1e-12)
+        square += square.T
+    return (colormaps[colormap](square)[..., :3] * 255).astype(np.uint8)
 
 
 # --- lesions --------------------------------------------------------------------------
@@ -476,15 +468,52 @@ def lesion(
     return LesionResult(layer, silenced, intact, lesioned)
 
 
+def _split_at(model, layer: str):
+    """Two traced functions: the layers up to `layer`, and the rest after a mask."""
+    import tensorflow as tf
+
+    names = [la.name for la in model.layers]
+    cut = names.index(layer) + 1
+    head_layers, tail_layers = model.layers[:cut], model.layers[cut:]
+    units = int(model.layers[cut - 1].output.shape[-1])
+
+    def head(x):
+        for la in head_layers:
+            x = la(x, training=False)
+        return x
+
+    def tail(h, mask):
+        h = h * mask
+        for la in tail_layers:
+            h = la(h, training=False)
+        return h
+
+    inner = tuple(model.layers[cut - 1].output.shape[1:])
+    return (
+        tf.function(head, input_signature=[tf.TensorSpec((None, *model.input_shape[1:]), tf.float32)]),
+        tf.function(
+            tail,
+            input_signature=[tf.TensorSpec((None, *inner), tf.float32), tf.TensorSpec((units,), tf.float32)],
+        ),
+    )
+
+
 def single_unit_lesions(
     model, spec: ModelSpec, images: np.ndarray, labels: np.ndarray, layer: str
 ) -> pd.DataFrame:
-    """Test accuracy with each unit of a layer silenced alone: unit, accuracy."""
+    """Test accuracy with each unit of a layer silenced alone: unit, accuracy.
+
+    The layers up to the lesioned one run once per batch; only the rest runs per unit.
+    """
     sizes = lesionable_layers(model)
     if layer not in sizes:
         raise ValueError(f"cannot lesion {layer!r}; choose one of {sorted(sizes)}")
-    rows = []
-    for unit in range(sizes[layer]):
-        probabilities = predict(model, spec, images, masks={layer: lesion_mask(sizes[layer], [unit])})
-        rows.append({"unit": unit, "accuracy": float((probabilities.argmax(axis=1) == labels).mean())})
-    return pd.DataFrame(rows)
+    head, tail = _split_at(model, layer)
+    masks = [lesion_mask(sizes[layer], [unit]) for unit in range(sizes[layer])]
+    x, labels = prepare_inputs(spec, images), np.asarray(labels)
+    correct = np.zeros(len(masks))
+    for start in range(0, len(x), BATCH_SIZE):
+        h, y = head(x[start : start + BATCH_SIZE]), labels[start : start + BATCH_SIZE]
+        for unit, mask in enumerate(masks):
+            correct[unit] += int((np.asarray(tail(h, mask)).argmax(axis=1) == y).sum())
+    return pd.DataFrame({"unit": np.arange(len(masks)), "accuracy": correct / max(len(x), 1)})

@@ -34,11 +34,12 @@ def errors(name: str, mtime: float) -> analysis.ErrorReport:
 
 
 @st.cache_data(max_entries=16, show_spinner="Computing representational dissimilarity matrices…")
-def similarity(name: str, mtime: float) -> tuple[analysis.RsaResult, list]:
+def similarity(name: str, mtime: float) -> tuple[analysis.RsaResult, list, object]:
     model, spec, x, y = _model_and_test_set(name, mtime)
     sample = analysis.rsa_sample(y, per_class=50, seed=0)
     result = analysis.representational_similarity(model, spec, x[sample], y[sample])
-    return result, [analysis.rdm_image(m) for m in result.rdms]
+    ideal = analysis.rdm_image(analysis.category_rdm(result.labels))
+    return result, [analysis.rdm_image(m) for m in result.rdms], ideal
 
 
 @st.cache_data(max_entries=64, show_spinner="Silencing units…")
@@ -72,7 +73,7 @@ staircase, curves, mistakes, representations, lesions = st.tabs(
 
 if staircase.open:
     with staircase:
-        view.staircase(analysis.staircase(infos), analysis.talk_figures(), analysis.runs_table(infos))
+        view.staircase(analysis.staircase(infos), analysis.runs_table(infos))
 
 if curves.open:
     with curves:

@@ -17,25 +17,29 @@ def _floor(values: pd.Series, margin: float = 0.03) -> float:
     return max(0.0, min(0.8, round(low - margin, 2)))
 
 
-def staircase_chart(stairs: pd.DataFrame, talk: pd.DataFrame) -> alt.LayerChart:
-    """Bars of test accuracy grouped by preset, with the talk's figure as a black tick."""
-    floor = _floor(pd.concat([stairs["test_accuracy"], talk["talk_accuracy"]]))
-    x = alt.X("preset:N", sort=list(PRESET_ORDER), title=None, axis=alt.Axis(labelAngle=0))
+def staircase_chart(stairs: pd.DataFrame) -> alt.LayerChart:
+    """A bar per run, in the talk's order and coloured by preset; black ticks: the talk's figure."""
+    floor = _floor(pd.concat([stairs["test_accuracy"], stairs["talk_accuracy"].dropna()]))
+    x = alt.X("name:N", sort=list(stairs["name"]), title=None, axis=alt.Axis(labelAngle=0))
     y_scale = alt.Scale(domain=[floor, 1.0], clamp=True)
     bars = (
         alt.Chart(stairs)
         .mark_bar()
         .encode(
             x=x,
-            xOffset=alt.XOffset("name:N"),
             y=alt.Y("test_accuracy:Q", scale=y_scale, axis=PERCENT, title="test accuracy"),
-            color=alt.Color("preset:N", sort=list(PRESET_ORDER), legend=None),
+            color=alt.Color(
+                "preset:N",
+                sort=list(PRESET_ORDER),
+                scale=alt.Scale(domain=list(PRESET_ORDER), scheme="tableau10"),
+                legend=alt.Legend(orient="bottom", title="preset"),
+            ),
             tooltip=["name", "preset", alt.Tooltip("test_accuracy:Q", format=".2%", title="test accuracy")],
         )
     )
-    talk = talk[talk["preset"].isin(stairs["preset"])]
+    reference = stairs.dropna(subset=["talk_accuracy"])
     ticks = (
-        alt.Chart(talk)
+        alt.Chart(reference)
         .mark_tick(color="black", thickness=3)
         .encode(
             x=x,
@@ -44,7 +48,8 @@ def staircase_chart(stairs: pd.DataFrame, talk: pd.DataFrame) -> alt.LayerChart:
         )
     )
     labels = ticks.mark_text(dy=-9, fontWeight="bold").encode(text=alt.Text("talk_accuracy:Q", format=".0%"))
-    return alt.layer(bars, ticks, labels).properties(height=320)
+    bar_labels = bars.mark_text(dy=12, color="white").encode(text=alt.Text("test_accuracy:Q", format=".1%"))
+    return alt.layer(bars, bar_labels, ticks, labels).properties(height=340)
 
 
 def curve_chart(curves: pd.DataFrame, metric: str) -> alt.Chart:
@@ -87,13 +92,16 @@ def confusion_chart(frame: pd.DataFrame) -> alt.LayerChart:
 def per_class_chart(frame: pd.DataFrame, columns: list[str]) -> alt.Chart:
     """Accuracy per digit; several `columns` (e.g. intact, lesioned) become grouped bars."""
     long = frame.melt(id_vars="digit", value_vars=columns, var_name="model", value_name="correct")
+    floor = _floor(long["correct"].dropna(), margin=0.05)
     return (
         alt.Chart(long)
         .mark_bar()
         .encode(
             x=alt.X("digit:O", axis=alt.Axis(labelAngle=0)),
             xOffset=alt.XOffset("model:N", sort=columns),
-            y=alt.Y("correct:Q", title="accuracy", axis=PERCENT, scale=alt.Scale(domain=[0, 1])),
+            y=alt.Y(
+                "correct:Q", title="accuracy", axis=PERCENT, scale=alt.Scale(domain=[floor, 1], clamp=True)
+            ),
             color=alt.Color(
                 "model:N", sort=columns, legend=alt.Legend(orient="bottom") if len(columns) > 1 else None
             ),
@@ -151,12 +159,14 @@ def remember(key: str, value):
     return value
 
 
-def staircase(stairs: pd.DataFrame, talk: pd.DataFrame, runs: pd.DataFrame) -> None:
-    st.markdown("Test accuracy of every saved model, grouped by preset; black ticks: the talk's figures.")
+def staircase(stairs: pd.DataFrame, runs: pd.DataFrame) -> None:
+    st.markdown(
+        "Test accuracy of every saved model, presets in the talk's order; black ticks: the talk's figures."
+    )
     if stairs.empty:
         st.info("No model with a test accuracy yet: train one on the **Train** page.")
     else:
-        st.altair_chart(staircase_chart(stairs, talk), width="stretch")
+        st.altair_chart(staircase_chart(stairs), width="stretch")
     broken = runs[runs["error"].notna()]
     for row in broken.itertuples():
         st.warning(f"**{row.name}** cannot be used: {row.error}")
@@ -219,16 +229,17 @@ def errors(report, test_images) -> None:
     )
 
 
-def similarity(result, images) -> None:
+def similarity(result, images, ideal) -> None:
     n = len(result.labels)
     st.markdown(
         f"{n} test images ({n // 10} of each digit, fixed seed), ordered 0 to 9. Each RDM holds 1 − Pearson "
         "correlation between the activation patterns of every pair of images; colour: percentile "
         "within the RDM (dark = similar, yellow = dissimilar)."
     )
-    for start in range(0, len(result.names), RDM_COLUMNS):
+    names, images = [*result.names, "digit category (ideal)"], [*images, ideal]
+    for start in range(0, len(names), RDM_COLUMNS):
         columns = st.columns(RDM_COLUMNS)
-        for column, name, image in zip(columns, result.names[start:], images[start:], strict=False):
+        for column, name, image in zip(columns, names[start:], images[start:], strict=False):
             column.image(image, caption=name, width="stretch")
     st.markdown("**Category structure emerging with depth** (rsatoolbox, Spearman correlation of RDMs)")
     st.altair_chart(rsa_chart(result.table()), width="stretch")

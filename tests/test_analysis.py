@@ -82,6 +82,9 @@ def test_rdm_image_is_rgb_of_the_same_size():
     image = analysis.rdm_image(analysis.rdm(np.random.default_rng(0).normal(size=(20, 9))))
     assert image.shape == (20, 20, 3) and image.dtype == np.uint8
     assert len(np.unique(image.reshape(-1, 3), axis=0)) > 10
+    ideal = analysis.rdm_image(analysis.category_rdm(np.repeat(np.arange(3), 4)))
+    assert len(np.unique(ideal.reshape(-1, 3), axis=0)) == 2  # ties share a colour
+    np.testing.assert_array_equal(ideal[0, 1], ideal[0, 0])
 
 
 def test_category_structure_rises_from_pixels_to_the_last_layer_of_the_shipped_cnn(shipped, mnist):
@@ -195,6 +198,17 @@ def test_single_unit_lesions_give_one_accuracy_per_unit(shipped, test_set):
     assert list(sweep["unit"]) == list(range(16))
     intact = analysis.error_report(model, spec, x, y).accuracy
     assert (sweep["accuracy"] <= intact + 0.01).all() and (sweep["accuracy"] < intact).any()
+    one_by_one = [analysis.lesion(model, spec, x, y, "dense", [u]).lesioned.accuracy for u in (0, 9)]
+    np.testing.assert_allclose(sweep["accuracy"][[0, 9]], one_by_one)
+
+
+def test_single_unit_lesions_of_a_conv_channel_match_single_lesions(shipped, test_set):
+    model, spec, _ = shipped("cnn")
+    x, y = test_set
+    sweep = analysis.single_unit_lesions(model, spec, x[:500], y[:500], "conv2d_1")
+    assert list(sweep["unit"]) == list(range(8))
+    single = analysis.lesion(model, spec, x[:500], y[:500], "conv2d_1", [5]).lesioned.accuracy
+    assert sweep["accuracy"][5] == pytest.approx(single)
 
 
 # --- staircase and curves ---------------------------------------------------------------
@@ -223,7 +237,6 @@ def test_runs_table_and_staircase_follow_the_talks_order_and_keep_broken_models(
     stairs = analysis.staircase(infos)
     assert list(stairs["name"]) == ["raw", "alpha", "zeta", "mine"]
     assert list(stairs["talk_accuracy"][:3]) == [0.87, 0.96, 0.98] and np.isnan(stairs["talk_accuracy"][3])
-    assert list(analysis.talk_figures()["talk_accuracy"]) == [0.87, 0.93, 0.96, 0.98]
 
 
 def test_learning_curves_in_long_form_with_validation():

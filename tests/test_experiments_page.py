@@ -70,7 +70,7 @@ def test_every_section_renders_for_the_shipped_models(shipped_copy):
     assert at.selectbox(key="exp_model").value == "cnn"
     assert len(elements(at, "vega_lite_chart")) == 1  # the RSA curve
     rdms = elements(at, "image")
-    assert len(rdms) == 6  # pixels and five layers
+    assert len(rdms) == 7  # pixels, five layers, and the ideal category RDM
     assert "rsatoolbox" in " ".join(m.value for m in at.markdown)
 
     open_section(at, "Lesions")

@@ -89,10 +89,13 @@ def confusion_chart(frame: pd.DataFrame) -> alt.LayerChart:
     return alt.layer(cells, text).properties(height=360)
 
 
-def per_class_chart(frame: pd.DataFrame, columns: list[str]) -> alt.Chart:
-    """Accuracy per digit; several `columns` (e.g. intact, lesioned) become grouped bars."""
+def per_class_chart(frame: pd.DataFrame, columns: list[str], from_zero: bool = False) -> alt.Chart:
+    """Accuracy per digit; several `columns` (e.g. intact, lesioned) become grouped bars.
+
+    The axis starts just below the lowest bar unless `from_zero`.
+    """
     long = frame.melt(id_vars="digit", value_vars=columns, var_name="model", value_name="correct")
-    floor = _floor(long["correct"].dropna(), margin=0.05)
+    floor = 0.0 if from_zero else _floor(long["correct"].dropna(), margin=0.05)
     return (
         alt.Chart(long)
         .mark_bar()
@@ -282,7 +285,9 @@ def lesion(intact, result, sweep: pd.DataFrame | None) -> None:
             f"{result.lesioned.accuracy:.2%}",
             delta=f"{-result.drop:+.2%}",
         )
-        st.altair_chart(per_class_chart(result.per_class(), ["intact", "lesioned"]), width="stretch")
+        st.altair_chart(
+            per_class_chart(result.per_class(), ["intact", "lesioned"], from_zero=True), width="stretch"
+        )
     if sweep is not None:
         st.markdown("**Each unit silenced alone**: drop in test accuracy")
         st.altair_chart(unit_lesion_chart(sweep, intact.accuracy), width="stretch")

@@ -1,0 +1,58 @@
+"""Time each Experiments section's computation for the shipped models, as the page calls it.
+
+Each figure is a first (uncached) call in a warm process; wall and CPU seconds.
+
+    python bench/experiments_page.py
+"""
+
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from dnnlab import analysis, data, registry  # noqa: E402
+from dnnlab.architectures import PRESETS, ModelSpec  # noqa: E402
+
+
+@contextmanager
+def timed(label):
+    wall, cpu = time.perf_counter(), time.process_time()
+    yield
+    print(
+        f"{label:<30} wall {time.perf_counter() - wall:5.2f} s  cpu {time.process_time() - cpu:5.2f} s",
+        flush=True,
+    )
+
+
+def measure(name, x, y):
+    with timed(f"{name}: load"):
+        model, meta = registry.load(name)
+        spec = ModelSpec.from_dict(meta["spec"])
+    with timed(f"{name}: errors"):
+        report = analysis.error_report(model, spec, x, y)
+    with timed(f"{name}: RSA + images"):
+        sample = analysis.rsa_sample(y)
+        rsa = analysis.representational_similarity(model, spec, x[sample], y[sample])
+        for rdm in rsa.rdms:
+            analysis.rdm_image(rdm)
+    layer = next(iter(analysis.lesionable_layers(model)))
+    with timed(f"{name}: lesion 2 units"):
+        analysis.lesion(model, spec, x, y, layer, [0, 1], intact=report)
+
+
+def main():
+    with timed("MNIST"):
+        _, (x, y) = data.load_mnist()
+    with timed("staircase + learning curves"):
+        infos = analysis.in_talk_order(registry.list_models())
+        analysis.staircase(infos)
+        analysis.runs_table(infos)
+        analysis.learning_curves({i.name: i.meta["history"] for i in infos if i.ok})
+    for name in PRESETS:
+        measure(name, x, y)
+
+
+if __name__ == "__main__":
+    main()

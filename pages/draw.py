@@ -33,9 +33,14 @@ def show_reading(reading: inference.Reading) -> None:
     """The prediction, the ten probabilities and the 28×28 image the network received."""
     st.session_state["last_drawing"] = reading.image28
     left, right = st.columns([1, 2])
-    left.metric("Prediction", reading.digit, help="the digit with the highest probability")
+    left.metric("Prediction", reading.digit)
     left.caption(f"{reading.confidence:.1%} sure")
-    left.image(inference.enlarged(reading.image28, 5), caption="what the network sees (28×28)", width=140)
+    left.image(
+        inference.enlarged(reading.image28, 5),
+        caption="what the network sees (28×28)",
+        width=140,
+        alt="the 28×28 image the network receives, enlarged",
+    )
     table = pd.DataFrame(
         {
             "digit": range(10),
@@ -53,10 +58,14 @@ def read_and_show(image, model_name: str, hint: str) -> None:
     except registry.RegistryError as e:
         st.error(f"Cannot load the model: {e}. Pick another one in the sidebar.")
         return
+    spec = ModelSpec.from_dict(meta["spec"])
+    if image is None:  # warm up, so the first stroke is as quick as the others
+        inference.predict_prepared(model, spec, np.zeros((28, 28), np.float32))
+        probability_spec()
     try:
         if image is None:
             raise inference.BlankImageError("nothing drawn yet")
-        reading = inference.read_digit(model, ModelSpec.from_dict(meta["spec"]), image)
+        reading = inference.read_digit(model, spec, image)
     except inference.BlankImageError:
         st.info(hint)
         return

@@ -10,6 +10,7 @@ after `HEARTBEAT_TIMEOUT` seconds: the page calls `job.touch()` whenever it poll
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import os
@@ -18,8 +19,6 @@ import time
 import traceback
 from collections.abc import Callable, Iterable
 from enum import StrEnum
-
-import numpy as np
 
 from dnnlab import training
 from dnnlab.progress import Progress
@@ -37,6 +36,34 @@ class State(StrEnum):
     STOPPED = "stopped"  # the user pressed Stop: the model so far is kept
     CANCELLED = "cancelled"  # stopped before it began, or abandoned by its session
     FAILED = "failed"
+
+
+_training_threads = 0  # jobs inside train/evaluate right now
+_training_lock = threading.Lock()
+
+
+def _keep_keras_state_while_training() -> None:
+    """Make `keras.backend.clear_session()` wait its turn while a job trains.
+
+    Streamlit calls `clear_session()` after every script run, fragment runs included,
+    to reset Keras between reruns. Called twice a second by the polling page, it reset
+    the graph and the kernel cache under the training thread and ran a full garbage
+    collection each time: training went ten to fifty times slower. While a job trains
+    the call is skipped; otherwise it runs as before.
+    """
+    import keras
+
+    original = keras.backend.clear_session
+    if getattr(original, "_dnnlab_guard", False):
+        return
+
+    def clear_session(*args, **kwargs):
+        if _training_threads:
+            return None
+        return original(*args, **kwargs)
+
+    clear_session._dnnlab_guard = True
+    keras.backend.clear_session = clear_session
 
 
 FINISHED = frozenset({State.DONE, State.STOPPED, State.CANCELLED, State.FAILED})
@@ -137,11 +164,14 @@ class Job:
             self.stop_event.set()
 
     def _run(self) -> None:
+        global _training_threads
         trainer = self._trainer
         try:
             if not trainer._acquire(self):
                 self._finish(State.CANCELLED)
                 return
+            with _training_lock:
+                _training_threads += 1
             try:
                 self.started = time.monotonic()
                 self._state = State.RUNNING
@@ -164,6 +194,8 @@ class Job:
                 self.result = result
                 self._finish(State.STOPPED if result.stopped or self.stop_event.is_set() else State.DONE)
             finally:
+                with _training_lock:
+                    _training_threads -= 1
                 trainer._release(self)
         except Exception as e:
             self.error = f"{type(e).__name__}: {e}"
@@ -190,6 +222,7 @@ class Trainer:
 
     def submit(self, job: Job) -> Job:
         """Queue a job and start its thread; it trains when every job before it is done."""
+        _keep_keras_state_while_training()
         with self._cond:
             job._trainer = self
             self._queue.append(job)
@@ -290,7 +323,8 @@ def curves(records: Iterable[Progress], smoothing: float = 0.05) -> list[dict]:
                 chunk = (mean * r.batch - last_mean[metric] * last_batch) / (r.batch - last_batch)
                 weight = 1 - math.exp(-(r.batch - last_batch) / (smoothing * r.batches_per_epoch))
                 ema[metric] = chunk if metric not in ema else weight * chunk + (1 - weight) * ema[metric]
-                rows.append({"epoch": x, "metric": metric, "split": "training", "value": ema[metric]})
+                value = max(ema[metric], 1e-6)  # the loss axis is logarithmic
+                rows.append({"epoch": x, "metric": metric, "split": "training", "value": value})
                 last_mean[metric] = mean
             last_batch = r.batch
         if r.kind == "epoch":
@@ -308,8 +342,6 @@ def progress_charts(rows: list[dict], epochs: int):
     import pandas as pd
 
     frame = pd.DataFrame(rows, columns=["epoch", "metric", "split", "value"])
-    if len(frame):
-        frame["value"] = np.maximum(frame["value"].astype(float), 1e-6)
     colour = alt.Color(
         "split:N",
         title=None,
@@ -330,6 +362,22 @@ def progress_charts(rows: list[dict], epochs: int):
         ).properties(height=260, title=metric)
 
     return panel("loss", alt.Scale(type="log")), panel("accuracy", alt.Scale(zero=False))
+
+
+@functools.lru_cache(maxsize=32)
+def chart_specs(epochs: int) -> tuple[dict, dict]:
+    """The Vega-Lite specs of `progress_charts`, without data, built and validated once.
+
+    The page polls twice a second; building and validating the Altair charts each time
+    took enough of the GIL to slow training tenfold, so it only sends fresh rows.
+    """
+    specs = []
+    for chart in progress_charts([], epochs):
+        spec = chart.to_dict()
+        spec.pop("data", None)
+        spec.pop("datasets", None)
+        specs.append(spec)
+    return specs[0], specs[1]
 
 
 def format_seconds(seconds: float) -> str:

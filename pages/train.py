@@ -119,10 +119,9 @@ def live_view(polling: bool) -> None:
         )
     if job.state is jobs.State.TESTING:
         st.caption("Scoring the model on the test set…")
-    loss, accuracy = jobs.progress_charts(jobs.curves(job.progress()), job.config.hyper.epochs)
-    left_col, right_col = st.columns(2)
-    left_col.altair_chart(loss, width="stretch")
-    right_col.altair_chart(accuracy, width="stretch")
+    rows = jobs.curves(job.progress())
+    for col, spec in zip(st.columns(2), jobs.chart_specs(job.config.hyper.epochs), strict=True):
+        col.vega_lite_chart(rows, spec, width="stretch")  # Altair-built specs, fresh rows
     if polling and job.state not in LIVE:
         st.rerun()  # finished: draw the results once, then stop polling
 

@@ -127,7 +127,7 @@ PROBE_JS = """
 """
 
 DEBOUNCE_MS = 200  # streamlit-drawable-canvas alone sends a drawing 200 ms after mouse-up
-SETTLE_MS = 600  # no change for this long after the final send: the reading is final
+SETTLE_MS = 1500  # no change for this long after the final send: the reading is final (a busy server may still be answering an earlier stroke)
 
 
 def start_server(models: Path | None = None, timeout: float = 90.0):

@@ -79,7 +79,12 @@ def read_image(source: bytes | str | Path, *, name: str | None = None) -> np.nda
             image.load()
     except ImageError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        # Pillow refuses huge images in `open`, before our own size check can run.
+        raise ImageError(
+            f"{label}: too large to be a digit (limit {MAX_PIXELS // 1_000_000} megapixels)"
+        ) from None
+    except UnidentifiedImageError as e:
         raise ImageError(f"{label}: not a readable image ({type(e).__name__})") from None
     except (OSError, SyntaxError, ValueError, EOFError) as e:
         raise ImageError(f"{label}: damaged or truncated image ({e})") from None

@@ -105,19 +105,19 @@ def live_view(polling: bool) -> None:
         return
     job.touch()
     latest = job.latest()
-    if job.state is jobs.State.WAITING:
+    if job.state == jobs.State.WAITING:
         ahead = job.ahead()
         st.info(f"Waiting for the trainer — {ahead} ahead" if ahead else "Starting…", icon="⏳")
-    elif latest is None and job.state is jobs.State.RUNNING:
+    elif latest is None and job.state == jobs.State.RUNNING:
         st.info("Building the model…", icon="🛠️")
     if latest is not None:
-        left = jobs.format_seconds(latest.seconds_left) if job.state is jobs.State.RUNNING else "0:00"
+        left = jobs.format_seconds(latest.seconds_left) if job.state == jobs.State.RUNNING else "0:00"
         st.progress(
-            latest.fraction_done if job.state is jobs.State.RUNNING else 1.0,
+            latest.fraction_done if job.state == jobs.State.RUNNING else 1.0,
             text=f"Epoch {latest.epoch}/{latest.epochs} · step {latest.step:,} · "
             f"{latest.samples_per_second:,.0f} samples/s · {left} left",
         )
-    if job.state is jobs.State.TESTING:
+    if job.state == jobs.State.TESTING:
         st.caption("Scoring the model on the test set…")
     rows = jobs.curves(job.progress())
     for col, spec in zip(st.columns(2), jobs.chart_specs(job.config.hyper.epochs), strict=True):
@@ -128,14 +128,14 @@ def live_view(polling: bool) -> None:
 
 def results(job, loaded, limit) -> None:
     """Test scores, save, layer summary and code of a finished job."""
-    if job.state is jobs.State.FAILED:
+    if job.state == jobs.State.FAILED:
         st.error(f"Training failed: {job.error}")
         return
     r = job.result
     if r is None:
         st.info("The job was cancelled before it trained.")
         return
-    if job.state is jobs.State.STOPPED:
+    if job.state == jobs.State.STOPPED:
         st.warning(f"Stopped after {r.epochs_completed} of {r.hyper.epochs} full epochs: save the model so far, or discard it.")  # fmt: skip
     previous = st.session_state.get("train_previous")
     delta = None if previous is None else f"{(r.test_accuracy - previous) * 100:+.1f} points vs previous run"

@@ -24,7 +24,7 @@ RUN useradd --create-home --uid 10001 dnnlab
 COPY --chown=dnnlab:dnnlab app.py ./
 COPY --chown=dnnlab:dnnlab .streamlit/ .streamlit/
 COPY --chown=dnnlab:dnnlab dnnlab/ dnnlab/
-COPY --chown=dnnlab:dnnlab pages/ pages/
+COPY --chown=dnnlab:dnnlab app_pages/ app_pages/
 COPY --chown=dnnlab:dnnlab models/ models/
 COPY --from=mnist --chown=dnnlab:dnnlab /app/.cache/mnist.npz .cache/mnist.npz
 USER 10001

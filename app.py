@@ -2,15 +2,17 @@
 
 import streamlit as st
 
-from pages.presentation import presentation_mode
+from app_pages.presentation import presentation_mode
 
 st.set_page_config(page_title="DNN Lab", page_icon="🧠", layout="wide")
 
 pages = [
-    st.Page("pages/train.py", title="Train", icon="🏋️", default=True),
-    st.Page("pages/model.py", title="Model", icon="🔬", url_path="model"),
-    st.Page("pages/draw.py", title="Draw", icon="✏️", url_path="draw"),
-    st.Page("pages/experiments.py", title="Experiments", icon="📊", url_path="experiments"),
+    st.Page("app_pages/train.py", title="Train", icon=":material/model_training:", default=True),
+    st.Page("app_pages/model.py", title="Model", icon=":material/biotech:", url_path="model"),
+    st.Page("app_pages/draw.py", title="Draw", icon=":material/draw:", url_path="draw"),
+    st.Page(
+        "app_pages/experiments.py", title="Experiments", icon=":material/monitoring:", url_path="experiments"
+    ),
 ]
 page = st.navigation(pages)
 presentation_mode()

@@ -166,10 +166,7 @@ def open_draw_page(page, url: str) -> None:
     from playwright.sync_api import expect
 
     page.add_init_script(PROBE_JS)
-    # Through the app's navigation: opening /draw directly runs pages/draw.py on its own
-    # (Streamlit's older pages/ folder discovery), without app.py.
-    page.goto(url)
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Draw").click()
+    page.goto(f"{url}/draw")
     expect(page.locator("canvas.upper-canvas")).to_be_visible(timeout=60_000)
     expect(page.get_by_text("Draw a digit on the black square")).to_be_visible(timeout=60_000)
 

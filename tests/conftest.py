@@ -158,11 +158,16 @@ def browser():
 
 
 def wait_for_app(page):
-    """Wait until Streamlit is connected and has finished running the script."""
+    """Wait until Streamlit is connected and has finished running the script.
+
+    As Streamlit's own e2e tests do: the app root carries its connection and
+    script-run state as attributes.
+    """
     from playwright.sync_api import expect
 
-    expect(page.locator('[data-testid="stApp"]')).to_be_visible(timeout=30_000)
-    expect(page.locator('[data-testid="stStatusWidget"]')).to_have_count(0, timeout=60_000)
+    app = page.locator('[data-testid="stApp"]')
+    expect(app).to_have_attribute("data-test-connection-state", "CONNECTED", timeout=60_000)
+    expect(app).to_have_attribute("data-test-script-state", "notRunning", timeout=120_000)
 
 
 @pytest.fixture

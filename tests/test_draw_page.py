@@ -11,11 +11,11 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from app_pages import canvas
 from bench.draw_latency import digit_paths, render
-from pages import canvas
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGE = str(ROOT / "pages" / "draw.py")
+PAGE = str(ROOT / "app_pages" / "draw.py")
 SHIPPED = ("mlp-relu", "cnn")
 
 
@@ -28,7 +28,7 @@ def shipped_copy(models_dir):
 
 
 class FakeCanvas:
-    """Stands in for `pages.canvas.draw_canvas`: returns `image`, records the keys it got."""
+    """Stands in for `app_pages.canvas.draw_canvas`: returns `image`, records the keys it got."""
 
     def __init__(self, image=None):
         self.image = image

@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGE = str(ROOT / "pages" / "experiments.py")
+PAGE = str(ROOT / "app_pages" / "experiments.py")
 SHIPPED = ("mlp-raw", "mlp-rescaled", "mlp-relu", "cnn")
 
 

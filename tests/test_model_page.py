@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from dnnlab import registry
 from dnnlab.architectures import PRESETS, build_model, preset_spec
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "model.py")
+PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "model.py")
 PARAMS = {"mlp-raw": "13,002", "mlp-rescaled": "13,002", "mlp-relu": "13,002", "cnn": "2,674"}
 
 

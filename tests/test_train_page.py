@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from dnnlab.jobs import State
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "train.py")
+PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "train.py")
 
 
 @pytest.fixture

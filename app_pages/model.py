@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from app_pages.common import mnist, model_picker, saved_model
 from dnnlab import inspection, registry
 from dnnlab.architectures import PRESETS, ModelSpec, build_model, preset_spec
-from pages.common import mnist, model_picker, saved_model
 
 SOURCES = {"class": "Test digit by class", "index": "Test digit by index", "drawing": "Last drawing"}
 

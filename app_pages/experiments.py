@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app_pages import common
+from app_pages import experiments_charts as view
 from dnnlab import analysis, registry
 from dnnlab.architectures import ModelSpec
-from pages import common
-from pages import experiments_charts as view
 
 SECTIONS = ["Staircase", "Learning curves", "Errors", "Representations", "Lesions"]
 

@@ -4,9 +4,9 @@ import streamlit as st
 from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from app_pages.common import mnist
 from dnnlab import architectures, codegen, data, jobs, registry
 from dnnlab.train_config import GROUPS, SETTINGS, TrainConfig
-from pages.common import mnist
 
 LIVE = {jobs.State.WAITING, jobs.State.RUNNING, jobs.State.TESTING}
 

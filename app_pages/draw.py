@@ -5,10 +5,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from app_pages import canvas
+from app_pages.common import model_picker, saved_model
 from dnnlab import inference, registry
 from dnnlab.architectures import ModelSpec
-from pages import canvas
-from pages.common import model_picker, saved_model
 
 
 @st.cache_resource

@@ -12,6 +12,7 @@ import streamlit as st
 
 CANVAS_SIDE = 280  # 10 canvas pixels per MNIST pixel
 BRUSH_WIDTH = 20  # a 200-pixel digit gets MNIST's stroke thickness (~2 of 28 pixels)
+PRESENTATION_BRUSH_WIDTH = 28  # visible from the back row; prepare() thins it to MNIST's range
 
 # streamlit-drawable-canvas sends a drawing 200 ms after mouse-up (a debounce), which is
 # two thirds of our 300 ms budget from mouse-up to prediction. After a stroke ends on a
@@ -48,7 +49,7 @@ def _send_on_mouse_up():
     return st.components.v2.component("dnnlab.send_on_mouse_up", js=SEND_ON_MOUSE_UP_JS)
 
 
-def draw_canvas(key: str) -> np.ndarray | None:
+def draw_canvas(key: str, *, thick: bool = False) -> np.ndarray | None:
     """A black canvas drawn on in white; the RGBA image so far, or None before any stroke.
 
     The image is opaque (alpha 255) with the black background included, and is sent to
@@ -59,7 +60,7 @@ def draw_canvas(key: str) -> np.ndarray | None:
     from streamlit_drawable_canvas import st_canvas
 
     result = st_canvas(
-        stroke_width=BRUSH_WIDTH,
+        stroke_width=PRESENTATION_BRUSH_WIDTH if thick else BRUSH_WIDTH,
         stroke_color="#FFFFFF",
         background_color="#000000",
         height=CANVAS_SIDE,

@@ -7,6 +7,7 @@ import streamlit as st
 
 from app_pages import canvas
 from app_pages.common import model_picker, saved_model
+from app_pages.presentation import is_presenting
 from dnnlab import inference, registry
 from dnnlab.architectures import ModelSpec
 
@@ -81,7 +82,9 @@ def drawing_panel(model_name: str) -> None:
     st.session_state.setdefault("draw_canvas_version", 0)
     left, right = st.columns([1, 2], gap="medium")
     with left:
-        image = canvas.draw_canvas(key=f"draw_canvas_{st.session_state['draw_canvas_version']}")
+        image = canvas.draw_canvas(
+            key=f"draw_canvas_{st.session_state['draw_canvas_version']}", thick=is_presenting()
+        )
         st.button("Clear", key="draw_clear", on_click=clear_canvas, icon=":material/delete:")
     with right:
         read_and_show(

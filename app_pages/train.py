@@ -4,6 +4,7 @@ import streamlit as st
 from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from app_pages import presentation
 from app_pages.common import mnist
 from dnnlab import architectures, codegen, data, jobs, registry
 from dnnlab.train_config import GROUPS, SETTINGS, TrainConfig
@@ -70,8 +71,11 @@ def config_inputs() -> TrainConfig | None:
         sb.error(f"{error}")
         return None
     st.session_state.train_config = config
-    if st.query_params.to_dict() != config.to_query():
-        st.query_params.from_dict(config.to_query())
+    query = config.to_query()
+    if presentation.KEY in st.query_params:  # the URL also carries presentation mode
+        query[presentation.KEY] = st.query_params[presentation.KEY]
+    if st.query_params.to_dict() != query:
+        st.query_params.from_dict(query)
     return config
 
 

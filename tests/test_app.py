@@ -29,3 +29,12 @@ def test_present_query_parameter_switches_presentation_mode_on_and_off():
     _presentation_toggle(at).set_value(False).run()
     assert "present" not in at.query_params
     assert not any("stMetricValue" in (h.proto.body or "") for h in at.get("html"))
+
+
+def test_train_page_keeps_presentation_mode_in_the_url():
+    at = _app()
+    at.query_params.update({"present": "1", "preset": "cnn", "epochs": "3"})
+    at.run()
+    assert not at.exception
+    assert at.query_params["present"] == ["1"] or at.query_params["present"] == "1"
+    assert _presentation_toggle(at).value is True

@@ -33,7 +33,9 @@ def test_presets_differ_in_one_step_at_a_time():
 
 
 def test_spec_round_trips_through_a_dict():
-    spec = ModelSpec(conv_filters=[8, 16], dense_units=[32], dropout=0.25, batch_norm=True, l2=1e-4, augment=True)
+    spec = ModelSpec(
+        conv_filters=[8, 16], dense_units=[32], dropout=0.25, batch_norm=True, l2=1e-4, augment=True
+    )
     assert ModelSpec.from_dict(spec.to_dict()) == spec
     assert hash(spec) == hash(ModelSpec.from_dict(spec.to_dict()))
 

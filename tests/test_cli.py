@@ -26,7 +26,10 @@ def test_presets_json(capsys):
     rows = json.loads(out)
     assert code == 0
     assert {r["name"]: r["params"] for r in rows} == {
-        "mlp-raw": 13_002, "mlp-rescaled": 13_002, "mlp-relu": 13_002, "cnn": 2_674,
+        "mlp-raw": 13_002,
+        "mlp-rescaled": 13_002,
+        "mlp-relu": 13_002,
+        "cnn": 2_674,
     }
 
 
@@ -45,13 +48,36 @@ def test_models_lists_the_shipped_presets(capsys, monkeypatch):
 
 
 def test_train_saves_and_reports_json(capsys, models_dir):
-    code, out, _ = run(capsys, "train", "--preset", "mlp-relu", "--epochs", "1", "--limit", "1000", "--name", "tiny", "--json")
+    code, out, _ = run(
+        capsys,
+        "train",
+        "--preset",
+        "mlp-relu",
+        "--epochs",
+        "1",
+        "--limit",
+        "1000",
+        "--name",
+        "tiny",
+        "--json",
+    )
     result = json.loads(out)
     assert code == 0
-    assert {"name", "preset", "params", "epochs", "test_accuracy", "test_loss", "train_seconds", "epoch_seconds"} <= set(result)
+    assert {
+        "name",
+        "preset",
+        "params",
+        "epochs",
+        "test_accuracy",
+        "test_loss",
+        "train_seconds",
+        "epoch_seconds",
+    } <= set(result)
     assert result["name"] == "tiny" and result["params"] == 13_002 and len(result["epoch_seconds"]) == 1
     assert (models_dir / "tiny.keras").is_file() and (models_dir / "tiny.json").is_file()
-    code, _, err = run(capsys, "train", "--preset", "mlp-relu", "--epochs", "1", "--limit", "1000", "--name", "tiny")
+    code, _, err = run(
+        capsys, "train", "--preset", "mlp-relu", "--epochs", "1", "--limit", "1000", "--name", "tiny"
+    )
     assert code == 1 and "already exists" in err
 
 
@@ -106,6 +132,13 @@ def test_reproduce_prints_the_four_steps(capsys):
 )
 def test_wrong_arguments_get_a_message_not_a_traceback(argv, message, tmp_path):
     env = {**os.environ, "DNNLAB_MODELS": str(tmp_path)}
-    run = subprocess.run([sys.executable, "-m", "dnnlab", *argv], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-m", "dnnlab", *argv],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode in (1, 2)
     assert message in run.stderr and "Traceback" not in run.stderr

@@ -33,7 +33,9 @@ def _model_from_code(code: str):
 SPECS = {
     "mlp-raw": preset_spec("mlp-raw"),
     "cnn": preset_spec("cnn"),
-    "extras": ModelSpec(conv_filters=(8, 16), dense_units=(32,), dropout=0.2, batch_norm=True, l2=1e-4, augment=True),
+    "extras": ModelSpec(
+        conv_filters=(8, 16), dense_units=(32,), dropout=0.2, batch_norm=True, l2=1e-4, augment=True
+    ),
 }
 
 
@@ -41,8 +43,12 @@ SPECS = {
 def test_generated_code_builds_exactly_the_spec(name):
     spec = SPECS[name]
     generated, built = _model_from_code(keras_code(spec)), build_model(spec)
-    assert [type(layer).__name__ for layer in generated.layers] == [type(layer).__name__ for layer in built.layers]
-    assert [layer.output.shape for layer in generated.layers] == [layer.output.shape for layer in built.layers]
+    assert [type(layer).__name__ for layer in generated.layers] == [
+        type(layer).__name__ for layer in built.layers
+    ]
+    assert [layer.output.shape for layer in generated.layers] == [
+        layer.output.shape for layer in built.layers
+    ]
     assert generated.count_params() == built.count_params()
 
 

@@ -117,7 +117,9 @@ def test_a_fetched_source_is_cached_for_the_next_load(tmp_path, arrays, monkeypa
     monkeypatch.delenv("DNNLAB_MNIST", raising=False)
     monkeypatch.setenv("DNNLAB_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
-    monkeypatch.setattr(data, "_from_keras_download", lambda: (_ for _ in ()).throw(data.MnistError("offline")))
+    monkeypatch.setattr(
+        data, "_from_keras_download", lambda: (_ for _ in ()).throw(data.MnistError("offline"))
+    )
     monkeypatch.setattr(data, "_from_npm", lambda: dict(arrays))
     first = data._find()
     assert first.source.startswith("npm package")

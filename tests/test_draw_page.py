@@ -33,9 +33,11 @@ class FakeCanvas:
     def __init__(self, image=None):
         self.image = image
         self.keys: list[str] = []
+        self.thick: list[bool] = []
 
-    def __call__(self, key: str):
+    def __call__(self, key: str, *, thick: bool = False):
         self.keys.append(key)
+        self.thick.append(thick)
         return self.image
 
 
@@ -137,3 +139,11 @@ def test_an_unreadable_upload_gets_an_error_and_the_page_keeps_working(fake_canv
     at = run(at)
     assert len(at.error) == 1 and "digit.png" in at.error[0].value
     assert predictions(at) == ["2"], "the drawing still gets its prediction"
+
+
+def test_presentation_mode_draws_thicker_strokes(fake_canvas):
+    at = run()
+    assert fake_canvas.thick[-1] is False
+    at.session_state["present"] = True  # what the app's presentation toggle sets
+    run(at)
+    assert fake_canvas.thick[-1] is True

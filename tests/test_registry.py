@@ -83,7 +83,9 @@ def test_broken_entries_are_listed_while_the_rest_load(models_dir, trained):
 
 
 def test_lambda_layers_are_refused_by_safe_mode(models_dir, trained):
-    model = keras.Sequential([keras.Input((784,)), keras.layers.Lambda(lambda x: x * 2), keras.layers.Dense(10)])
+    model = keras.Sequential(
+        [keras.Input((784,)), keras.layers.Lambda(lambda x: x * 2), keras.layers.Dense(10)]
+    )
     model.save(models_dir / "lambda.keras")
     (models_dir / "lambda.json").write_text(json.dumps(_meta(trained)))
     with pytest.raises(registry.RegistryError, match="lambda.keras: cannot be loaded safely"):

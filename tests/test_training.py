@@ -10,7 +10,9 @@ from dnnlab.training import HyperParams, train
 
 def test_progress_reports_batches_and_epochs(small_mnist):
     reports = []
-    result = train(preset_spec("mlp-relu"), small_mnist, epochs=2, validation_split=0.2, on_progress=reports.append)
+    result = train(
+        preset_spec("mlp-relu"), small_mnist, epochs=2, validation_split=0.2, on_progress=reports.append
+    )
     epochs = [p for p in reports if p.kind == "epoch"]
     assert [p.epoch for p in epochs] == [1, 2]
     assert all(p.val_accuracy is not None and 0 <= p.val_accuracy <= 1 for p in epochs)
@@ -34,7 +36,11 @@ def test_stop_event_stops_within_one_batch(small_mnist):
 
     reports = []
     result = train(
-        preset_spec("cnn"), small_mnist, epochs=3, stop_event=stop, steps_per_execution=1,
+        preset_spec("cnn"),
+        small_mnist,
+        epochs=3,
+        stop_event=stop,
+        steps_per_execution=1,
         on_progress=lambda p: (reports.append(p), on_progress(p)),
     )
     assert result.stopped and result.epochs_completed == 0

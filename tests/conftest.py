@@ -57,6 +57,20 @@ def models_dir(tmp_path, monkeypatch):
     return folder
 
 
+def elements(at, *kinds: str) -> list:
+    """Every element of these proto types in an AppTest tree (charts have no accessor)."""
+    found = []
+
+    def walk(node):
+        if getattr(node, "type", None) in kinds:
+            found.append(node)
+        for child in getattr(node, "children", {}).values():
+            walk(child)
+
+    walk(at._tree)
+    return found
+
+
 # --- the real app in a real browser ------------------------------------------------
 
 CHROMIUM_FLAGS = [

@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from app_pages import canvas
 from bench.draw_latency import digit_paths, render
+from tests.conftest import elements
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = str(ROOT / "app_pages" / "draw.py")
@@ -59,16 +60,7 @@ def predictions(at: AppTest) -> list[str]:
 
 
 def charts(at: AppTest) -> list:
-    found = []
-
-    def walk(node):
-        if getattr(node, "type", None) in ("arrow_vega_lite_chart", "vega_lite_chart"):
-            found.append(node)
-        for child in getattr(node, "children", {}).values():
-            walk(child)
-
-    walk(at._tree)
-    return found
+    return elements(at, "arrow_vega_lite_chart", "vega_lite_chart")
 
 
 def test_an_empty_canvas_gets_a_hint_and_no_prediction(fake_canvas):

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.conftest import elements
+
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = str(ROOT / "app_pages" / "experiments.py")
 SHIPPED = ("mlp-raw", "mlp-rescaled", "mlp-relu", "cnn")
@@ -28,19 +30,6 @@ def open_section(at: AppTest, section: str | None = None) -> AppTest:
     at.run()
     assert not at.exception, [e.message for e in at.exception]
     return at
-
-
-def elements(at: AppTest, kind: str) -> list:
-    found = []
-
-    def walk(node):
-        if getattr(node, "type", None) == kind:
-            found.append(node)
-        for child in getattr(node, "children", {}).values():
-            walk(child)
-
-    walk(at._tree)
-    return found
 
 
 def test_every_section_renders_for_the_shipped_models(shipped_copy):

@@ -199,6 +199,9 @@ train_col.button("Train", key="train_start", type="primary", disabled=busy or co
                  on_click=start_training, args=(config, jobs.limited(loaded.arrays, limit)))  # fmt: skip
 stop_col.button("Stop", key="train_stop", disabled=not busy, width="stretch", on_click=stop_training)
 
-st.fragment(run_every=0.5 if busy else None)(live_view)(busy)
+if busy:  # poll while the job is live; a finished job is drawn once, outside any fragment
+    st.fragment(run_every=0.5)(live_view)(True)
+else:
+    live_view(False)
 if job is not None and job.state not in LIVE:
     results(job, loaded, limit)

@@ -7,12 +7,14 @@ Loading uses Keras `safe_mode=True`, so a file holding arbitrary code is refused
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
 import re
 import tempfile
 import threading
+import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -193,11 +195,36 @@ def list_models(directory: Path | None = None) -> list[ModelInfo]:
             continue
         try:
             meta = read_meta(name, folder)
-            error = None if (folder / f"{name}.keras").is_file() else "weights file (.keras) missing"
+            error = check_weights_file(folder / f"{name}.keras")
         except RegistryError as e:
             meta, error = {}, str(e)
         infos.append(ModelInfo(name, meta, error))
     return infos
+
+
+@functools.lru_cache(maxsize=256)
+def _check_cached(path: Path, mtime_ns: int, size: int) -> str | None:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            config = json.loads(archive.read("config.json"))
+    except (OSError, zipfile.BadZipFile, KeyError, ValueError) as e:
+        return f"{path.name}: not a readable Keras file ({type(e).__name__})"
+    if '"Lambda"' in json.dumps(config):
+        return f"{path.name}: holds a Lambda layer (arbitrary code), refused by safe mode"
+    return None
+
+
+def check_weights_file(path: Path) -> str | None:
+    """Why a `.keras` file cannot be used, or None: a cheap look at its zip and config.
+
+    Lets the model list mark a corrupt or unsafe file as broken without loading it;
+    `load` still decides, with `safe_mode=True`.
+    """
+    try:
+        stat = path.stat()
+    except OSError:
+        return "weights file (.keras) missing"
+    return _check_cached(path, stat.st_mtime_ns, stat.st_size)
 
 
 def load(name: str, directory: Path | None = None):

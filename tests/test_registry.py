@@ -75,6 +75,7 @@ def test_broken_entries_are_listed_while_the_rest_load(models_dir, trained):
     (models_dir / "bad-json.json").write_text("{not json")
     infos = {i.name: i for i in registry.list_models()}
     assert infos["good"].ok
+    assert "corrupt.keras: not a readable Keras file" in infos["corrupt"].error
     assert "metadata file missing" in infos["no-meta"].error
     assert "unreadable metadata" in infos["bad-json"].error
     with pytest.raises(registry.RegistryError, match="corrupt.keras: cannot be loaded safely"):
@@ -90,6 +91,8 @@ def test_lambda_layers_are_refused_by_safe_mode(models_dir, trained):
     (models_dir / "lambda.json").write_text(json.dumps(_meta(trained)))
     with pytest.raises(registry.RegistryError, match="lambda.keras: cannot be loaded safely"):
         registry.load("lambda")
+    infos = {i.name: i for i in registry.list_models()}
+    assert "holds a Lambda layer" in infos["lambda"].error
 
 
 def test_read_only_folder_gives_a_clear_error(models_dir, trained, monkeypatch):

@@ -26,7 +26,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from draw_latency import CHROMIUM_FLAGS, digit_paths, percentile, start_server  # noqa: E402
 
 
-
 def prediction(page):
     """The "Prediction" metric of the Draw page."""
     return page.get_by_test_id("stMetric").filter(has_text="Prediction")

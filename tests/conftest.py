@@ -57,6 +57,16 @@ def models_dir(tmp_path, monkeypatch):
     return folder
 
 
+def copy_shipped(folder: Path, names) -> Path:
+    """Copy shipped models (`.keras` + `.json`) from `models/` into `folder`."""
+    import shutil
+
+    for name in names:
+        for suffix in (".keras", ".json"):
+            shutil.copy(ROOT / "models" / f"{name}{suffix}", folder / f"{name}{suffix}")
+    return folder
+
+
 def elements(at, *kinds: str) -> list:
     """Every element of these proto types in an AppTest tree (charts have no accessor)."""
     found = []
@@ -73,14 +83,8 @@ def elements(at, *kinds: str) -> list:
 
 # --- the real app in a real browser ------------------------------------------------
 
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+# The flags this machine's closed network needs, kept with the benchmarks that use them too.
+from bench.draw_latency import CHROMIUM_FLAGS  # noqa: E402
 
 
 def _free_port() -> int:

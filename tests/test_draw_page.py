@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from app_pages import canvas
 from bench.draw_latency import digit_paths, render
-from tests.conftest import elements
+from tests.conftest import copy_shipped, elements
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = str(ROOT / "app_pages" / "draw.py")
@@ -22,10 +21,7 @@ SHIPPED = ("mlp-relu", "cnn")
 
 @pytest.fixture
 def shipped_copy(models_dir):
-    for name in SHIPPED:
-        for suffix in (".keras", ".json"):
-            shutil.copy(ROOT / "models" / f"{name}{suffix}", models_dir / f"{name}{suffix}")
-    return models_dir
+    return copy_shipped(models_dir, SHIPPED)
 
 
 class FakeCanvas:

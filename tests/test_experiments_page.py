@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import elements
+from tests.conftest import copy_shipped, elements
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = str(ROOT / "app_pages" / "experiments.py")
@@ -18,10 +17,7 @@ SHIPPED = ("mlp-raw", "mlp-rescaled", "mlp-relu", "cnn")
 @pytest.fixture
 def shipped_copy(models_dir):
     """The four shipped models, copied into the private models folder."""
-    for name in SHIPPED:
-        for suffix in (".keras", ".json"):
-            shutil.copy(ROOT / "models" / f"{name}{suffix}", models_dir / f"{name}{suffix}")
-    return models_dir
+    return copy_shipped(models_dir, SHIPPED)
 
 
 def open_section(at: AppTest, section: str | None = None) -> AppTest:

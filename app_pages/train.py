@@ -181,6 +181,7 @@ st.caption(
     "Pick one of the talk's networks or change one thing at a time, press **Train** and watch it learn."
 )
 loaded = mnist()
+jobs.warm_up()
 try:
     limit = jobs.train_limit()
 except ValueError as e:

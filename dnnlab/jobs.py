@@ -1,8 +1,9 @@
 """Background training jobs and the one-at-a-time trainer they queue for.
 
-A `Job` trains one `TrainConfig` in a plain `threading.Thread` that knows nothing of
-Streamlit: it calls `training.train(..., on_progress=..., stop_event=...)` and appends
-each `Progress` to a buffer the Train page reads. The machine has two cores, so the
+A `Job` follows one `TrainConfig` in a plain `threading.Thread` that knows nothing of
+Streamlit: it has `WORKER` (a separate, lower-priority process, see `dnnlab.worker`)
+train the model, relaying `on_progress=...` and `stop_event=...`, and appends each
+`Progress` to a buffer the Train page reads. The machine has two cores, so the
 process-wide `TRAINER` lets one job train at a time; the others wait their turn, in
 order. A job nobody looks at any more (its browser session closed) gives its place up
 after `HEARTBEAT_TIMEOUT` seconds: the page calls `job.touch()` whenever it polls.
@@ -23,6 +24,7 @@ from enum import StrEnum
 from dnnlab import training
 from dnnlab.progress import Progress
 from dnnlab.train_config import TrainConfig
+from dnnlab.worker import Worker
 
 HEARTBEAT_TIMEOUT = 30.0  # seconds without a poll before a job counts as abandoned
 LIMIT_ENV = "DNNLAB_TRAIN_LIMIT"
@@ -78,17 +80,18 @@ class Job:
         config: TrainConfig,
         data,
         *,
-        train_fn: Callable = training.train,
+        train_fn: Callable | None = None,
         evaluate_fn: Callable = training.evaluate,
         alive: Callable[[], bool] | None = None,
         heartbeat_timeout: float = HEARTBEAT_TIMEOUT,
     ):
         """`alive`, if given, is asked whether the owning session still exists; while it
-        answers True the job counts as watched even when nobody polls it."""
+        answers True the job counts as watched even when nobody polls it. `train_fn`
+        has `training.train`'s signature; by default the shared training process."""
         self.id = next(_ids)
         self.config = config
         self.data = data
-        self.train_fn = train_fn
+        self.train_fn = train_fn or WORKER.train
         self.evaluate_fn = evaluate_fn
         self.alive = alive
         self.heartbeat_timeout = heartbeat_timeout
@@ -265,6 +268,13 @@ class Trainer:
 
 
 TRAINER = Trainer()  # one per server process: the machine has two cores
+WORKER = Worker()  # the process TRAINER's jobs train in, started on first use
+
+
+def warm_up() -> None:
+    """Start the training process now, so the first Train click does not wait ~3 s for
+    it to import TensorFlow."""
+    WORKER.start()
 
 
 def start(config: TrainConfig, data, **job_kwargs) -> Job:

@@ -2,8 +2,10 @@
 
 import streamlit as st
 
+from app_pages.common import keep_keras_state_between_runs
 from app_pages.presentation import presentation_mode
 
+keep_keras_state_between_runs()
 st.set_page_config(page_title="DNN Lab", page_icon="🧠", layout="wide")
 
 pages = [

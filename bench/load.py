@@ -1,11 +1,18 @@
-"""A lecture hall on one server: N sessions draw and predict while one session trains.
+"""A lecture hall on one server: N students draw and predict while the lecturer trains.
 
-Starts `streamlit run app.py` (or takes --url), opens one headless Chromium with N + 1
-browser contexts (each a separate Streamlit session), starts a CNN training run on full
-MNIST in one of them, and has the N others draw digits on the Draw page with the mouse,
-each waiting for the "Prediction" metric after every drawing. Prints errors (target 0),
-the time from mouse-up to the prediction on screen (median, p95), and the server's
-resident memory (peak; target ≤ 1.5 GB).
+Starts `streamlit run app.py` (or takes --url). The lecturer is a real headless Chromium
+on the same machine, as on a laptop driving the projector: it trains the CNN on full
+MNIST from the Train page and waits for the test accuracy. The N students each sit at
+their own laptop, so their browsers do not share the server's CPU: each is a Streamlit
+session over its own websocket (`streamlit_client.Session`), sending what the canvas
+sends at a stroke's mouse-up (the drawing as a PNG) and reading the prediction the
+server sends back. Students arrive over `--arrival` seconds, then each draws a digit
+every `--pause` seconds until they have drawn `--drawings` and the training is over.
+
+Prints errors (target 0: an exception on a page, a session that failed, or training
+that did not finish), the time from sending a drawing to receiving its prediction
+(median, p95; overall and while training ran), how many drawn digits were read right,
+and the peak resident memory of the server and its training process (target ≤ 1.5 GB).
 
     python bench/load.py [--sessions 20] [--drawings 5] [--epochs 2]
 """
@@ -14,116 +21,167 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
+import io
 import os
 import statistics
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from draw_latency import CHROMIUM_FLAGS, digit_paths, percentile, start_server  # noqa: E402
-
-
-def prediction(page):
-    """The "Prediction" metric of the Draw page."""
-    return page.get_by_test_id("stMetric").filter(has_text="Prediction")
+from draw_latency import CHROMIUM_FLAGS, digit_paths, percentile, render, start_server  # noqa: E402
+from streamlit_client import Session  # noqa: E402
 
 
 class MemoryWatch(threading.Thread):
-    """Samples a process's resident set size (VmRSS) every 0.2 s."""
+    """Samples the resident set size (VmRSS) of a process and its children every 0.2 s."""
 
     def __init__(self, pid: int):
         super().__init__(daemon=True)
         self.pid, self.peak, self.samples, self.running = pid, 0, [], True
 
-    def rss(self) -> int:
-        with open(f"/proc/{self.pid}/status") as f:
+    def tree(self) -> list[int]:
+        pids = [self.pid]
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == self.pid:
+                    pids.append(int(stat.parent.name))
+            except (OSError, IndexError, ValueError):
+                continue
+        return pids
+
+    @staticmethod
+    def rss(pid: int) -> int:
+        with open(f"/proc/{pid}/status") as f:
             line = next(line for line in f if line.startswith("VmRSS:"))
         return int(line.split()[1]) * 1024
 
     def run(self):
         while self.running:
-            try:
-                value = self.rss()
-            except (OSError, StopIteration):
-                return
-            self.samples.append(value)
-            self.peak = max(self.peak, value)
+            total = 0
+            for pid in self.tree():
+                try:
+                    total += self.rss(pid)
+                except (OSError, StopIteration):
+                    if pid == self.pid:
+                        return
+            self.samples.append(total)
+            self.peak = max(self.peak, total)
             time.sleep(0.2)
 
 
-async def trainer(browser, url: str, epochs: int, log: list):
-    context = await browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = await context.new_page()
-    await page.goto(f"{url}/?preset=cnn&epochs={epochs}")
-    await page.get_by_role("button", name="Train", exact=True).click()
-    started = time.perf_counter()
-    await page.get_by_text("Test accuracy").first.wait_for(timeout=600_000)
-    log.append(f"trainer: CNN, {epochs} epochs on full MNIST, done in {time.perf_counter() - started:.0f} s")
-    await context.close()
+def canvas_state(digit: int) -> dict:
+    """What the drawing canvas sends at mouse-up: its image as a PNG data URL."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(render(digit_paths(digit))).save(buffer, format="PNG")
+    url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+    return {"drawing": {"raw": {"objects": [], "background": "#000000"}, "data": url}, "backgroundFit": None}
 
 
-async def drawer(browser, url: str, index: int, drawings: int, latencies: list, errors: list):
+class Hall:
+    """Shared results: (sent at, latency ms, drawn, read) per drawing, errors, training span."""
+
+    def __init__(self):
+        self.readings: list[tuple[float, float, int, str | None]] = []
+        self.errors: list[str] = []
+        self.training: tuple[float, float] | None = None
+        self.training_done = asyncio.Event()
+        self.log: list[str] = []
+
+
+async def lecturer(browser, url: str, epochs: int, timeout: float, hall: Hall) -> None:
     context = await browser.new_context(viewport={"width": 1400, "height": 1000})
     page = await context.new_page()
-    page.set_default_timeout(120_000)
     try:
-        await asyncio.sleep(index * 0.5)  # students arrive over ten seconds, not in one instant
-        await page.goto(f"{url}/draw", wait_until="domcontentloaded")
-        canvas = page.locator("canvas.upper-canvas").first
-        await canvas.wait_for()
-        for n in range(drawings):
-            digit = (index + n) % 10
-            if n:
-                await page.get_by_role("button", name="Reset canvas & history").click()
-                await prediction(page).wait_for(state="detached")
-            box = await canvas.bounding_box()
-            for stroke in digit_paths(digit):
-                await page.mouse.move(box["x"] + stroke[0][0], box["y"] + stroke[0][1])
-                await page.mouse.down()
-                for x, y in stroke[1:]:
-                    await page.mouse.move(box["x"] + x, box["y"] + y, steps=2)
-                await page.mouse.up()
-            released = time.perf_counter()
-            await prediction(page).wait_for()
-            latencies.append(1000 * (time.perf_counter() - released))
-            if await page.get_by_test_id("stException").count():
-                errors.append(f"session {index}: exception shown on the page")
-    except Exception as e:  # a timeout or a crash in one session is an error, not the end
-        errors.append(f"session {index}: {type(e).__name__}: {str(e).splitlines()[0][:160]}")
+        await page.goto(f"{url}/?preset=cnn&epochs={epochs}")
+        await page.get_by_role("button", name="Train", exact=True).click()
+        started = time.perf_counter()
+        await page.get_by_text("Test accuracy").first.wait_for(timeout=timeout * 1000)
+        hall.training = (started, time.perf_counter())
+        accuracy = await page.get_by_test_id("stMetric").filter(has_text="Test accuracy").inner_text()
+        hall.log.append(
+            f"lecturer: CNN, {epochs} epochs on full MNIST in a browser, "
+            f"{hall.training[1] - started:.0f} s to the result ({' '.join(accuracy.split())})"
+        )
+    except Exception as e:
+        shot = Path(tempfile.gettempdir()) / "dnnlab-load-lecturer.png"
+        await page.screenshot(path=shot, full_page=True)
+        hall.errors.append(f"lecturer: {type(e).__name__}: {str(e).splitlines()[0][:160]} (page: {shot})")
     finally:
+        hall.training_done.set()
         await context.close()
 
 
-async def run(url: str, sessions: int, drawings: int, epochs: int):
+async def student(url: str, index: int, args, hall: Hall, drawings: dict) -> None:
+    await asyncio.sleep(index * args.arrival / max(1, args.sessions))
+    try:
+        session = await Session.open(url, page="draw")
+        canvas = session.element("bidi_component")
+        n = 0
+        while n < args.drawings or not hall.training_done.is_set():
+            digit = (index + n) % 10
+            sent = time.perf_counter()
+            run = await session.set_json(canvas, drawings[digit])
+            hall.readings.append((sent, 1000 * (time.perf_counter() - sent), digit, run.metric("Prediction")))
+            for message in run.exceptions():
+                hall.errors.append(f"student {index}: exception on the page: {message[:160]}")
+            if run.metric("Prediction") is None:
+                hall.errors.append(f"student {index}: no prediction for a drawn {digit}")
+            n += 1
+            await asyncio.sleep(args.pause)
+        await session.close()
+    except Exception as e:  # one failed session is an error, not the end of the run
+        hall.errors.append(f"student {index}: {type(e).__name__}: {str(e).splitlines()[0][:160]}")
+
+
+async def run(url: str, args) -> Hall:
     from playwright.async_api import async_playwright
 
-    latencies, errors, log = [], [], []
+    hall = Hall()
+    drawings = {digit: canvas_state(digit) for digit in range(10)}
     async with async_playwright() as p:
         browser = await p.chromium.launch(
             executable_path=os.environ.get("DNNLAB_CHROMIUM", "/usr/bin/chromium"),
             headless=True,
             args=CHROMIUM_FLAGS,
         )
-        training = asyncio.create_task(trainer(browser, url, epochs, log))
-        await asyncio.sleep(5)  # let training get under way first
-        await asyncio.gather(*(drawer(browser, url, i, drawings, latencies, errors) for i in range(sessions)))
-        try:
-            await training
-        except Exception as e:
-            errors.append(f"trainer: {type(e).__name__}: {str(e).splitlines()[0][:160]}")
+        if args.epochs:
+            training = asyncio.create_task(lecturer(browser, url, args.epochs, args.timeout, hall))
+            await asyncio.sleep(args.head_start)  # the lecture starts with training under way
+        else:
+            training = asyncio.sleep(0)
+            hall.training_done.set()
+        await asyncio.gather(*(student(url, i, args, hall, drawings) for i in range(args.sessions)))
+        await training
         await browser.close()
-    return latencies, errors, log
+    return hall
+
+
+def summary(name: str, latencies: list[float]) -> str:
+    if not latencies:
+        return f"{name}: none"
+    return (
+        f"{name}: median {statistics.median(latencies):.0f} ms, "
+        f"p95 {percentile(latencies, 95):.0f} ms, max {max(latencies):.0f} ms over {len(latencies)}"
+    )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", help="a running app (default: start one); memory is then not measured")
-    parser.add_argument("--sessions", type=int, default=20)
-    parser.add_argument("--drawings", type=int, default=5, help="digits each session draws")
-    parser.add_argument("--epochs", type=int, default=2, help="epochs of the concurrent CNN training")
+    parser.add_argument("--sessions", type=int, default=20, help="students drawing at once")
+    parser.add_argument("--drawings", type=int, default=5, help="digits each student draws at least")
+    parser.add_argument("--pause", type=float, default=2.0, help="seconds between a student's drawings")
+    parser.add_argument("--arrival", type=float, default=10.0, help="seconds over which students arrive")
+    parser.add_argument("--head-start", type=float, default=5.0, help="seconds training runs before")
+    parser.add_argument("--epochs", type=int, default=2, help="epochs of the lecturer's CNN training (0: no training)")
+    parser.add_argument("--timeout", type=float, default=900.0, help="seconds the training may take")
     args = parser.parse_args()
 
     process, url = (None, args.url) if args.url else start_server()
@@ -132,7 +190,7 @@ def main() -> int:
         watch.start()
     started = time.perf_counter()
     try:
-        latencies, errors, log = asyncio.run(run(url, args.sessions, args.drawings, args.epochs))
+        hall = asyncio.run(run(url, args))
     finally:
         if watch:
             watch.running = False
@@ -140,25 +198,27 @@ def main() -> int:
             process.terminate()
             process.wait(timeout=30)
     print(
-        f"{args.sessions} drawing sessions × {args.drawings} digits + 1 training session, "
-        f"{time.perf_counter() - started:.0f} s in all"
+        f"{args.sessions} students (websocket sessions) drawing every {args.pause:g} s "
+        f"+ 1 lecturer training in Chromium, {time.perf_counter() - started:.0f} s in all"
     )
-    for line in log:
+    for line in hall.log:
         print(line)
-    print(f"errors: {len(errors)}")
-    for e in errors[:10]:
+    print(f"errors: {len(hall.errors)}")
+    for e in hall.errors[:10]:
         print(f"  {e}")
-    if latencies:
-        print(
-            f"mouse-up → prediction on screen: median {statistics.median(latencies):.0f} ms, "
-            f"p95 {percentile(latencies, 95):.0f} ms over {len(latencies)} drawings"
-        )
+    latencies = [ms for _, ms, _, _ in hall.readings]
+    print(summary("drawing sent → prediction received", latencies))
+    if hall.training:
+        begin, end = hall.training
+        print(summary("  while training ran", [ms for t, ms, _, _ in hall.readings if begin <= t <= end]))
+    right = sum(read == str(drawn) for _, _, drawn, read in hall.readings)
+    print(f"drawn digits read right: {right}/{len(hall.readings)}")
     if watch and watch.samples:
         print(
-            f"server memory (RSS): peak {watch.peak / 2**30:.2f} GB, "
+            f"server + training process memory (RSS): peak {watch.peak / 2**30:.2f} GB, "
             f"median {statistics.median(watch.samples) / 2**30:.2f} GB (target <= 1.5 GB)"
         )
-    return 1 if errors else 0
+    return 1 if hall.errors else 0
 
 
 if __name__ == "__main__":

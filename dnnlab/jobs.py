@@ -40,34 +40,6 @@ class State(StrEnum):
     FAILED = "failed"
 
 
-_training_threads = 0  # jobs inside train/evaluate right now
-_training_lock = threading.Lock()
-
-
-def _keep_keras_state_while_training() -> None:
-    """Make `keras.backend.clear_session()` wait its turn while a job trains.
-
-    Streamlit calls `clear_session()` after every script run, fragment runs included,
-    to reset Keras between reruns. Called twice a second by the polling page, it reset
-    the graph and the kernel cache under the training thread and ran a full garbage
-    collection each time: training went ten to fifty times slower. While a job trains
-    the call is skipped; otherwise it runs as before.
-    """
-    import keras
-
-    original = keras.backend.clear_session
-    if getattr(original, "_dnnlab_guard", False):
-        return
-
-    def clear_session(*args, **kwargs):
-        if _training_threads:
-            return None
-        return original(*args, **kwargs)
-
-    clear_session._dnnlab_guard = True
-    keras.backend.clear_session = clear_session
-
-
 FINISHED = frozenset({State.DONE, State.STOPPED, State.CANCELLED, State.FAILED})
 _ids = itertools.count(1)
 
@@ -167,14 +139,11 @@ class Job:
             self.stop_event.set()
 
     def _run(self) -> None:
-        global _training_threads
         trainer = self._trainer
         try:
             if not trainer._acquire(self):
                 self._finish(State.CANCELLED)
                 return
-            with _training_lock:
-                _training_threads += 1
             try:
                 self.started = time.monotonic()
                 self._state = State.RUNNING
@@ -197,8 +166,6 @@ class Job:
                 self.result = result
                 self._finish(State.STOPPED if result.stopped or self.stop_event.is_set() else State.DONE)
             finally:
-                with _training_lock:
-                    _training_threads -= 1
                 trainer._release(self)
         except Exception as e:
             self.error = f"{type(e).__name__}: {e}"
@@ -225,7 +192,6 @@ class Trainer:
 
     def submit(self, job: Job) -> Job:
         """Queue a job and start its thread; it trains when every job before it is done."""
-        _keep_keras_state_while_training()
         with self._cond:
             job._trainer = self
             self._queue.append(job)

@@ -31,6 +31,7 @@ import tempfile
 import threading
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 
 from dnnlab.architectures import ModelSpec
 from dnnlab.progress import Progress
@@ -102,8 +103,15 @@ class Worker:
 
     def _ensure_started(self) -> subprocess.Popen:
         if self._process is None or self._process.poll() is not None:
+            # Importable as `dnnlab.worker` whatever directory the server started in.
+            root = str(Path(__file__).resolve().parent.parent)
+            path = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
             self._process = subprocess.Popen(
-                self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0
+                self.command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                bufsize=0,
+                env={**os.environ, "PYTHONPATH": path},
             )
             self._ready = False
         return self._process

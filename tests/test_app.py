@@ -38,3 +38,23 @@ def test_train_page_keeps_presentation_mode_in_the_url():
     assert not at.exception
     assert at.query_params["present"] == ["1"] or at.query_params["present"] == "1"
     assert _presentation_toggle(at).value is True
+
+
+def test_streamlit_no_longer_resets_keras_after_each_run_but_others_still_can():
+    import keras
+    from streamlit.runtime.scriptrunner import script_runner
+
+    _app().run()  # app.py installs the guard
+    keras.backend.get_uid("dnnlab_probe")
+    script_runner._clean_problem_modules()  # what Streamlit calls after every run
+    assert keras.backend.get_uid("dnnlab_probe") == 2  # Keras's state was kept
+    keras.backend.clear_session()  # anyone else's call still clears it
+    assert keras.backend.get_uid("dnnlab_probe") == 1
+
+
+def test_no_full_garbage_collection_after_each_run():
+    # ~0.3 s holding the GIL after every stroke of every user (see the config's comment).
+    import tomllib
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["runner"]["postScriptGC"] is False

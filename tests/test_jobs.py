@@ -286,21 +286,6 @@ def test_chart_specs_carry_no_data_and_are_built_once():
     assert jobs.chart_specs(5)[0] is loss
 
 
-def test_keras_clear_session_waits_while_a_job_trains(small_mnist):
-    import keras
-
-    trainer, fake = Trainer(poll=0.01), FakeTrainer()
-    job = submit(trainer, fake, 1)
-    wait_until(lambda: job.state is State.RUNNING)
-    keras.backend.get_uid("dnnlab_probe")
-    keras.backend.clear_session()  # as Streamlit does after every rerun
-    assert keras.backend.get_uid("dnnlab_probe") == 2  # global state kept while training
-    fake.gate(1).set()
-    assert job.wait(TIMEOUT)
-    keras.backend.clear_session()
-    assert keras.backend.get_uid("dnnlab_probe") == 1  # cleared again once idle
-
-
 def test_train_limit_and_subset():
     assert jobs.train_limit({}) is None
     assert jobs.train_limit({"DNNLAB_TRAIN_LIMIT": " 2000 "}) == 2000

@@ -1,0 +1,114 @@
+"""A browser tab as a Streamlit server sees it: one websocket speaking Streamlit's protocol.
+
+The load benchmark simulates students, each at their own laptop: what reaches the server
+is the same `BackMsg` a browser sends (a rerun with the widget states) and the same
+`ForwardMsg`s come back, but no browser burns the server's two cores rendering them.
+
+    session = await Session.open("http://127.0.0.1:8501", page="draw")
+    canvas = session.element("bidi_component")          # the drawing canvas
+    reply = await session.set_json(canvas, {...})        # as a stroke's mouse-up does
+    reply.metric("Prediction")                           # '7'
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import websockets
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+
+@dataclass
+class Placed:
+    """An element the server drew, with the fragment it belongs to (if any)."""
+
+    element: object  # streamlit.proto.Element_pb2.Element
+    fragment_id: str
+
+
+@dataclass
+class Run:
+    """What one script (or fragment) run sent: its elements in order, and any exception."""
+
+    elements: list[Placed] = field(default_factory=list)
+
+    def of_type(self, kind: str) -> list[Placed]:
+        return [p for p in self.elements if p.element.WhichOneof("type") == kind]
+
+    def metric(self, label: str) -> str | None:
+        for placed in self.of_type("metric"):
+            if placed.element.metric.label == label:
+                return placed.element.metric.body
+        return None
+
+    def exceptions(self) -> list[str]:
+        return [p.element.exception.message for p in self.of_type("exception")]
+
+
+class Session:
+    """One Streamlit session over one websocket; `open` runs the first page load."""
+
+    def __init__(self, socket, page: str):
+        self.socket = socket
+        self.page = page
+        self.page_script_hash = ""
+        self.widgets: dict[str, WidgetState] = {}  # the values this "browser" has set
+        self.last = Run()
+
+    @classmethod
+    async def open(cls, url: str, page: str = "") -> Session:
+        socket = await websockets.connect(
+            url.replace("http", "ws", 1) + "/_stcore/stream",
+            subprotocols=["streamlit"],
+            origin=url,
+            max_size=None,
+        )
+        session = cls(socket, page)
+        await session.rerun()
+        return session
+
+    async def close(self) -> None:
+        await self.socket.close()
+
+    def element(self, kind: str) -> Placed:
+        """The first element of this type in the last run."""
+        found = self.last.of_type(kind)
+        if not found:
+            raise LookupError(f"no {kind} element on the page")
+        return found[0]
+
+    async def set_json(self, placed: Placed, value: dict) -> Run:
+        """Set a JSON-valued widget (a custom component's state) and rerun its fragment."""
+        widget_id = getattr(placed.element, placed.element.WhichOneof("type")).id
+        self.widgets[widget_id] = WidgetState(id=widget_id, json_value=json.dumps(value))
+        return await self.rerun(fragment_id=placed.fragment_id)
+
+    async def rerun(self, fragment_id: str = "") -> Run:
+        """Ask for a rerun with the current widget values; return what it drew."""
+        message = BackMsg()
+        state = message.rerun_script
+        state.query_string = ""
+        state.page_name = self.page
+        state.page_script_hash = self.page_script_hash
+        state.fragment_id = fragment_id
+        state.widget_states.widgets.extend(self.widgets.values())
+        await self.socket.send(message.SerializeToString())
+        self.last = await self._until_finished()
+        return self.last
+
+    async def _until_finished(self) -> Run:
+        run = Run()
+        async for frame in self.socket:
+            message = ForwardMsg()
+            message.ParseFromString(frame)
+            kind = message.WhichOneof("type")
+            if kind == "new_session":
+                self.page_script_hash = message.new_session.page_script_hash
+            elif kind == "delta" and message.delta.WhichOneof("type") == "new_element":
+                run.elements.append(Placed(message.delta.new_element, message.delta.fragment_id))
+            elif kind == "script_finished":
+                return run
+        raise ConnectionError("the server closed the session")

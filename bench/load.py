@@ -38,11 +38,13 @@ from streamlit_client import Session  # noqa: E402
 
 
 class MemoryWatch(threading.Thread):
-    """Samples the resident set size (VmRSS) of a process and its children every 0.2 s."""
+    """Samples the memory of a process and its children every 0.2 s."""
 
     def __init__(self, pid: int):
         super().__init__(daemon=True)
         self.pid, self.peak, self.samples, self.running = pid, 0, [], True
+        self.peaks: dict[int, int] = {}  # each process's own RSS peak
+        self.pss_peak = 0
 
     def tree(self) -> list[int]:
         pids = [self.pid]
@@ -55,22 +57,28 @@ class MemoryWatch(threading.Thread):
         return pids
 
     @staticmethod
-    def rss(pid: int) -> int:
-        with open(f"/proc/{pid}/status") as f:
-            line = next(line for line in f if line.startswith("VmRSS:"))
-        return int(line.split()[1]) * 1024
+    def rss(pid: int) -> tuple[int, int]:
+        """(RSS, PSS) in bytes. PSS splits pages shared between processes, such as
+        TensorFlow's libraries mapped by both the server and its training process."""
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            fields = dict(line.split(":", 1) for line in f if line[:4] in ("Rss:", "Pss:"))
+        return int(fields["Rss"].split()[0]) * 1024, int(fields["Pss"].split()[0]) * 1024
 
     def run(self):
         while self.running:
-            total = 0
+            rss_total = pss_total = 0
             for pid in self.tree():
                 try:
-                    total += self.rss(pid)
-                except (OSError, StopIteration):
+                    rss, pss = self.rss(pid)
+                except (OSError, KeyError):
                     if pid == self.pid:
                         return
-            self.samples.append(total)
-            self.peak = max(self.peak, total)
+                    continue
+                rss_total, pss_total = rss_total + rss, pss_total + pss
+                self.peaks[pid] = max(self.peaks.get(pid, 0), rss)
+            self.samples.append(rss_total)
+            self.peak = max(self.peak, rss_total)
+            self.pss_peak = max(self.pss_peak, pss_total)
             time.sleep(0.2)
 
 
@@ -180,7 +188,9 @@ def main() -> int:
     parser.add_argument("--pause", type=float, default=2.0, help="seconds between a student's drawings")
     parser.add_argument("--arrival", type=float, default=10.0, help="seconds over which students arrive")
     parser.add_argument("--head-start", type=float, default=5.0, help="seconds training runs before")
-    parser.add_argument("--epochs", type=int, default=2, help="epochs of the lecturer's CNN training (0: no training)")
+    parser.add_argument(
+        "--epochs", type=int, default=2, help="epochs of the lecturer's CNN training (0: no training)"
+    )
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds the training may take")
     args = parser.parse_args()
 
@@ -215,8 +225,13 @@ def main() -> int:
     print(f"drawn digits read right: {right}/{len(hall.readings)}")
     if watch and watch.samples:
         print(
-            f"server + training process memory (RSS): peak {watch.peak / 2**30:.2f} GB, "
-            f"median {statistics.median(watch.samples) / 2**30:.2f} GB (target <= 1.5 GB)"
+            f"memory (target <= 1.5 GB): server process RSS peak {watch.peaks.pop(watch.pid, 0) / 2**30:.2f} GB; "
+            + "".join(
+                f"training process {pid} RSS peak {peak / 2**30:.2f} GB; "
+                for pid, peak in watch.peaks.items()
+            )
+            + f"both together: RSS peak {watch.peak / 2**30:.2f} GB (median {statistics.median(watch.samples) / 2**30:.2f}), "
+            f"PSS peak {watch.pss_peak / 2**30:.2f} GB"
         )
     return 1 if hall.errors else 0
 

@@ -13,9 +13,30 @@ import pytest
 
 from dnnlab import training
 from dnnlab.architectures import PRESETS
-from dnnlab.worker import NICENESS, TrainingError, Worker, WorkerError
+from dnnlab.worker import NICENESS, TrainingError, Worker, WorkerError, receive, send
 
 KWARGS = dict(epochs=1, batch_size=32, learning_rate=0.001, seed=3, validation_split=0.0)
+
+
+def test_messages_and_their_arrays_cross_a_pipe_intact():
+    images = np.arange(60_000 * 28, dtype=np.uint8).reshape(-1, 28)
+    images.flags.writeable = False  # as MNIST is loaded
+    message = ("train", {"epochs": 2}, ((images, images[:, 3]), (images.T, None)))
+    read, write = os.pipe()
+    sender = threading.Thread(target=send, args=(write, message))
+    sender.start()  # a pipe holds 64 KB: the reader must run at the same time
+    got = receive(read)
+    sender.join()
+    assert got[:2] == message[:2]
+    (x, y), (x_t, none) = got[2]
+    np.testing.assert_array_equal(x, images)
+    np.testing.assert_array_equal(y, images[:, 3])
+    np.testing.assert_array_equal(x_t, images.T)
+    assert none is None
+    os.close(write)
+    with pytest.raises(EOFError):
+        receive(read)
+    os.close(read)
 
 
 @pytest.fixture(scope="module")

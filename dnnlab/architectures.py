@@ -145,12 +145,17 @@ def preset_of(spec: ModelSpec) -> str | None:
     return next((p.name for p in PRESETS.values() if p.spec == spec), None)
 
 
-def prepare_inputs(spec: ModelSpec, images: np.ndarray) -> np.ndarray:
-    """Scale and shape uint8 images (N×28×28) the way this network was trained."""
-    x = np.asarray(images, dtype="float32")
+def scale_pixels(spec: ModelSpec, pixels: np.ndarray) -> np.ndarray:
+    """uint8 pixel values as this network's inputs: float32, in [0, 1] when it rescales."""
+    x = np.asarray(pixels, dtype="float32")
     if spec.rescale:
         x = x / 255.0  # Scale images to the [0, 1] range
-    return x.reshape((-1, *spec.input_shape))
+    return x
+
+
+def prepare_inputs(spec: ModelSpec, images: np.ndarray) -> np.ndarray:
+    """Scale and shape uint8 images (N×28×28) the way this network was trained."""
+    return scale_pixels(spec, images).reshape((-1, *spec.input_shape))
 
 
 class _L2(float):

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from dnnlab.architectures import ModelSpec, build_model, compile_model, prepare_inputs, scale_pixels
+from dnnlab.architectures import ModelSpec, build_model, compile_model, prepare_inputs
 from dnnlab.progress import Progress, ProgressCallback
 
 # Batches run per call into TensorFlow: per-batch Python overhead dominates these small
@@ -84,18 +84,23 @@ def _fed_with_pixels(spec: ModelSpec, model, learning_rate: float, steps_per_exe
     compiled as `model` is. Training it trains `model`'s own weights.
 
     Keras copies the training arrays into TensorFlow once more: as float32 inputs the
-    60,000 images take 188 MB per copy, as uint8 pixels 47 MB. Each of the 256 pixel
-    values is looked up in a table `scale_pixels` computed, as `prepare_inputs` does, so the inputs and
-    the weights come out the same, bit for bit (an in-graph `/ 255` is compiled into a
-    multiplication by 1/255, which rounds differently).
+    60,000 images take 188 MB per copy, as uint8 pixels 47 MB. The layer does
+    `scale_pixels`' arithmetic, so the weights come out the same, bit for bit. It
+    divides by a variable: a division by the constant 255 is compiled into a
+    multiplication by 1/255, which rounds differently.
     """
     import keras
 
-    values = scale_pixels(spec, np.arange(256, dtype=np.uint8))
-
     class PixelsToInputs(keras.layers.Layer):
+        def build(self, input_shape):
+            self.divisor = self.add_weight(
+                shape=(), initializer=keras.initializers.Constant(255.0), trainable=False, name="divisor"
+            )
+
         def call(self, pixels):
-            x = keras.ops.take(keras.ops.convert_to_tensor(values), keras.ops.cast(pixels, "int32"))
+            x = keras.ops.cast(pixels, "float32")
+            if spec.rescale:
+                x = x / self.divisor
             return keras.ops.reshape(x, (-1, *spec.input_shape))
 
     pixels = keras.Input((28, 28), dtype="uint8")

@@ -1,0 +1,34 @@
+"""Many sessions at once on one real `streamlit run` server, each a websocket speaking
+Streamlit's protocol (the client `bench/load.py` simulates a lecture hall with)."""
+
+import asyncio
+
+from bench.load import Session, canvas_state
+
+STUDENTS, DRAWINGS = 10, 3
+
+
+async def student(url: str, index: int) -> list[tuple[int, str | None, list[str]]]:
+    session = await Session.open(url, page="draw")
+    canvas = session.element("bidi_component")
+    readings = []
+    for n in range(DRAWINGS):
+        digit = (index + n) % 10
+        run = await session.set_json(canvas, canvas_state(digit))
+        readings.append((digit, run.metric("Prediction"), run.exceptions()))
+    await session.close()
+    return readings
+
+
+def test_ten_students_drawing_at_once_each_get_their_own_prediction(app_server):
+    async def hall():
+        return await asyncio.gather(*(student(app_server, i) for i in range(STUDENTS)))
+
+    readings = [r for session in asyncio.run(hall()) for r in session]
+    assert len(readings) == STUDENTS * DRAWINGS
+    assert [e for _, _, e in readings if e] == []
+    # Every session read its own digit (the shipped CNN reads these drawings right; a
+    # mix-up between sessions would show here).
+    assert [(str(digit), read) for digit, read, _ in readings] == [
+        (str(digit), str(digit)) for digit, _, _ in readings
+    ]

@@ -99,9 +99,10 @@ def receive(fd: int):
 class Worker:
     """A handle on the training child; `train` has `training.train`'s signature."""
 
-    def __init__(self, command: list[str] | None = None, niceness: int = NICENESS):
-        self.command = command or [sys.executable, "-m", "dnnlab.worker", str(niceness)]
+    def __init__(self, niceness: int = NICENESS):
+        self.command = [sys.executable, "-m", "dnnlab.worker", str(niceness)]
         self._process: subprocess.Popen | None = None
+        self._ready = False  # the child has imported TensorFlow and said so
         self._lock = threading.Lock()  # one job at a time through the pipe
 
     @property

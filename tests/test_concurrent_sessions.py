@@ -2,6 +2,7 @@
 Streamlit's protocol (the client `bench/load.py` simulates a lecture hall with)."""
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 from bench.load import Session, canvas_state
 
@@ -24,7 +25,10 @@ def test_ten_students_drawing_at_once_each_get_their_own_prediction(app_server):
     async def hall():
         return await asyncio.gather(*(student(app_server, i) for i in range(STUDENTS)))
 
-    readings = [r for session in asyncio.run(hall()) for r in session]
+    # In a thread of its own: Playwright's sync API keeps an event loop running in this one.
+    with ThreadPoolExecutor(1) as pool:
+        sessions = pool.submit(asyncio.run, hall()).result(timeout=300)
+    readings = [r for session in sessions for r in session]
     assert len(readings) == STUDENTS * DRAWINGS
     assert [e for _, _, e in readings if e] == []
     # Every session read its own digit (the shipped CNN reads these drawings right; a

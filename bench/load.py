@@ -57,7 +57,7 @@ class MemoryWatch(threading.Thread):
         return pids
 
     @staticmethod
-    def rss(pid: int) -> tuple[int, int]:
+    def memory(pid: int) -> tuple[int, int]:
         """(RSS, PSS) in bytes. PSS splits pages shared between processes, such as
         TensorFlow's libraries mapped by both the server and its training process."""
         with open(f"/proc/{pid}/smaps_rollup") as f:
@@ -69,7 +69,7 @@ class MemoryWatch(threading.Thread):
             rss_total = pss_total = 0
             for pid in self.tree():
                 try:
-                    rss, pss = self.rss(pid)
+                    rss, pss = self.memory(pid)
                 except (OSError, KeyError):
                     if pid == self.pid:
                         return
@@ -136,10 +136,11 @@ async def student(url: str, index: int, args, hall: Hall, drawings: dict) -> Non
             digit = (index + n) % 10
             sent = time.perf_counter()
             run = await session.set_json(canvas, drawings[digit])
-            hall.readings.append((sent, 1000 * (time.perf_counter() - sent), digit, run.metric("Prediction")))
+            read = run.metric("Prediction")
+            hall.readings.append((sent, 1000 * (time.perf_counter() - sent), digit, read))
             for message in run.exceptions():
                 hall.errors.append(f"student {index}: exception on the page: {message[:160]}")
-            if run.metric("Prediction") is None:
+            if read is None:
                 hall.errors.append(f"student {index}: no prediction for a drawn {digit}")
             n += 1
             await asyncio.sleep(args.pause)

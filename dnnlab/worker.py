@@ -33,6 +33,9 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
+import keras  # via dnnlab.progress anyway: the child is ready once this module is loaded
+
+from dnnlab import training
 from dnnlab.architectures import ModelSpec
 from dnnlab.progress import Progress
 
@@ -183,8 +186,6 @@ class Worker:
 
     def _relay(self, process, spec, on_progress, stop_event):
         """Pass progress on and the stop event back until the child is done."""
-        from dnnlab.training import HyperParams, TrainResult
-
         stop_sent = False
         while True:
             if stop_event is not None and stop_event.is_set() and not stop_sent:
@@ -200,8 +201,8 @@ class Worker:
             elif kind == "done":
                 path, fields = body
                 model = _load_and_remove(path)
-                hyper = HyperParams(**fields.pop("hyper"))
-                return TrainResult(model=model, spec=spec, hyper=hyper, **fields)
+                hyper = training.HyperParams(**fields.pop("hyper"))
+                return training.TrainResult(model=model, spec=spec, hyper=hyper, **fields)
 
     def close(self) -> None:
         """End the child (it also ends by itself when the server exits)."""
@@ -216,8 +217,6 @@ class Worker:
 
 
 def _load_and_remove(path: str):
-    import keras
-
     try:
         return keras.saving.load_model(path, safe_mode=True)
     finally:
@@ -244,10 +243,6 @@ def _read_commands(fd: int, jobs: queue.Queue, stop: threading.Event) -> None:
 
 
 def _train_one(out: int, spec_dict: dict, data, kwargs: dict, stop: threading.Event) -> None:
-    import keras
-
-    from dnnlab import training
-
     result = training.train(
         ModelSpec.from_dict(spec_dict),
         data,
@@ -281,8 +276,6 @@ def main(niceness: int = NICENESS) -> None:
     jobs: queue.Queue = queue.Queue()
     stop = threading.Event()
     threading.Thread(target=_read_commands, args=(0, jobs, stop), daemon=True).start()
-    import keras  # noqa: F401  (the slow import, done before saying "ready")
-
     send(out, ("ready",))
     print(f"dnnlab: training process {os.getpid()} ready", file=sys.stderr)
     while (job := jobs.get()) is not None:

@@ -140,11 +140,9 @@ def start_streamlit(
 @pytest.fixture(scope="session")
 def app_server(tmp_path_factory):
     """The app served by `streamlit run`, with the shipped models copied to a private folder."""
-    import shutil
+    from dnnlab.architectures import PRESETS
 
-    folder = tmp_path_factory.mktemp("served-models")
-    for f in (ROOT / "models").glob("*"):
-        shutil.copy(f, folder / f.name)
+    folder = copy_shipped(tmp_path_factory.mktemp("served-models"), PRESETS)
     process, url = start_streamlit({"DNNLAB_MODELS": str(folder), "DNNLAB_TRAIN_LIMIT": "2000"})
     yield url
     process.terminate()

@@ -44,10 +44,13 @@ def test_pick_a_preset_and_train_one_epoch(app_page, app_server):
     sidebar = open_train(page, app_server)
     expect(page.get_by_text("DNNLAB_TRAIN_LIMIT=2000")).to_be_visible()
     sidebar.get_by_role("button", name="mlp-relu", exact=True).click()
+    settle(page, sidebar, "mlp-relu")  # else the preset's rerun can undo the epochs typed next
     epochs = sidebar.get_by_label("Epochs")
     epochs.fill("1")
     epochs.press("Enter")
-    expect(page).to_have_url(re.compile(r"preset=mlp-relu.*epochs=1|epochs=1.*preset=mlp-relu"))
+    expect(page).to_have_url(
+        re.compile(r"preset=mlp-relu.*epochs=1|epochs=1.*preset=mlp-relu"), timeout=30_000
+    )
     settle(page, sidebar, "mlp-relu")
 
     train_button(page).click()

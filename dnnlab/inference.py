@@ -7,20 +7,18 @@ the same to any image, so a network trained on MNIST can read it.
 
 from __future__ import annotations
 
-import io
 import threading
-import warnings
 import weakref
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from dnnlab.architectures import ModelSpec, prepare_inputs
+from dnnlab.images import BlankImageError, ImageError, read_image, to_array
 
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024
-MAX_PIXELS = 25_000_000  # 5000×5000; larger files are decompression bombs, not digits
+__all__ = ["BlankImageError", "ImageError", "read_image"]  # re-exported until callers use `images`
+
 INK_THRESHOLD = 0.2  # fraction of full contrast above which a pixel counts as ink
 MIN_INK_PIXELS = 4
 DIGIT_BOX = 20  # MNIST: each digit scaled to fit a 20×20 box
@@ -37,75 +35,10 @@ STROKE_RATIO_RANGE = (0.05, 0.25)
 STROKE_TARGETS = (0.1, 0.18)
 
 
-class ImageError(ValueError):
-    """An image that cannot be read or holds no digit; the message says which."""
-
-
-class BlankImageError(ImageError):
-    pass
-
-
-def read_image(source: bytes | str | Path, *, name: str | None = None) -> np.ndarray:
-    """Decode an uploaded file (bytes or a path) into an RGBA or grey uint8 array.
-
-    Refuses empty, oversized, truncated and non-image files with an `ImageError` that
-    names the file. Animated images give their first frame; 16-bit and CMYK images are
-    converted.
-    """
-    label = name or (str(source) if isinstance(source, (str, Path)) else "upload")
-    if isinstance(source, (str, Path)):
-        try:
-            data = Path(source).read_bytes()
-        except OSError as e:
-            raise ImageError(f"{label}: cannot read ({e.strerror or e})") from None
-    else:
-        data = bytes(source)
-    if not data:
-        raise ImageError(f"{label}: the file is empty")
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise ImageError(
-            f"{label}: {len(data) / 1e6:.1f} MB is over the {MAX_UPLOAD_BYTES // 2**20} MB limit"
-        )
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
-            if image.width * image.height > MAX_PIXELS:
-                raise ImageError(
-                    f"{label}: {image.width}×{image.height} pixels is too large "
-                    f"(limit {MAX_PIXELS // 1_000_000} megapixels)"
-                )
-            image.seek(0)  # the first frame of an animation
-            image.load()
-    except ImageError:
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        # Pillow refuses huge images in `open`, before our own size check can run.
-        raise ImageError(
-            f"{label}: too large to be a digit (limit {MAX_PIXELS // 1_000_000} megapixels)"
-        ) from None
-    except UnidentifiedImageError as e:
-        raise ImageError(f"{label}: not a readable image ({type(e).__name__})") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as e:
-        raise ImageError(f"{label}: damaged or truncated image ({e})") from None
-    return _to_array(image)
-
-
-def _to_array(image: Image.Image) -> np.ndarray:
-    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        a = np.asarray(image, dtype=np.float64)
-        span = a.max() - a.min()
-        a = (a - a.min()) / span * 255 if span else np.zeros_like(a)
-        return a.astype(np.uint8)
-    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
-        return np.asarray(image.convert("RGBA"))
-    return np.asarray(image.convert("L"))
-
-
 def _grey_ink(image) -> np.ndarray:
     """Ink intensity in [0, 1] (1 = full ink), whatever the polarity or transparency."""
     if isinstance(image, Image.Image):
-        image = _to_array(image)
+        image = to_array(image)
     a = np.asarray(image)
     if a.ndim == 3 and a.shape[2] == 1:
         a = a[..., 0]

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dnnlab import inference
+from dnnlab import images, inference
 from tests.conftest import ROOT
 
 
@@ -39,22 +39,22 @@ def _digit(mode="L") -> Image.Image:
             ],
             "damaged or truncated",
         ),
-        (b"\x00" * (inference.MAX_UPLOAD_BYTES + 1), "limit"),
+        (b"\x00" * (images.MAX_UPLOAD_BYTES + 1), "limit"),
     ],
 )
 def test_unreadable_uploads_are_refused_with_a_reason(payload, message):
-    with pytest.raises(inference.ImageError, match=message) as info:
-        inference.read_image(payload, name="upload.png")
+    with pytest.raises(images.ImageError, match=message) as info:
+        images.read_image(payload, name="upload.png")
     assert str(info.value).startswith("upload.png")
 
 
 def test_decompression_bomb_is_refused_before_decoding():
     # 20000×20000 pixels compress to a few hundred kilobytes of PNG.
     bomb = _encode(Image.new("1", (20000, 20000)), "PNG")
-    assert len(bomb) < inference.MAX_UPLOAD_BYTES
+    assert len(bomb) < images.MAX_UPLOAD_BYTES
     started = time.perf_counter()
-    with pytest.raises(inference.ImageError, match="too large"):
-        inference.read_image(bomb, name="bomb.png")
+    with pytest.raises(images.ImageError, match="too large"):
+        images.read_image(bomb, name="bomb.png")
     assert time.perf_counter() - started < 2  # refused from the header, never decoded
 
 
@@ -71,7 +71,7 @@ def test_decompression_bomb_is_refused_before_decoding():
     ids=["cmyk-jpeg", "16-bit-png", "animated-gif", "webp"],
 )
 def test_unusual_but_valid_images_are_read_and_prepared(payload):
-    image = inference.read_image(payload, name="odd")
+    image = images.read_image(payload, name="odd")
     prepared = inference.prepare(image)
     assert prepared.shape == (28, 28) and prepared.max() > 100
 

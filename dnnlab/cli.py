@@ -206,32 +206,77 @@ def cmd_predict(args) -> int:
     return EXIT_ERROR if failed else 0
 
 
-def cmd_reproduce(args) -> int:
-    from dnnlab import data, training
+def run_name(preset: str, seed: int) -> str:
+    """The saved name of one run of `reproduce`: the preset itself for seed 0."""
+    return preset if seed == 0 else f"{preset}-seed{seed}"
 
+
+def seed_summary(rows: list[dict]) -> list[dict]:
+    """Per preset: the number of runs, and the mean, lowest and highest test accuracy."""
+    out = []
+    for preset in PRESETS.values():
+        accuracies = [r["test_accuracy"] for r in rows if r["preset"] == preset.name]
+        if accuracies:
+            out.append(
+                {
+                    "preset": preset.name,
+                    "runs": len(accuracies),
+                    "mean": sum(accuracies) / len(accuracies),
+                    "min": min(accuracies),
+                    "max": max(accuracies),
+                    "talk_accuracy": preset.talk_accuracy,
+                }
+            )
+    return out
+
+
+def cmd_reproduce(args) -> int:
+    """Each preset once per seed (seeds are participants too); with --save, each run is kept."""
+    from dnnlab import data, registry, training
+
+    seeds = range(args.seed, args.seed + args.seeds)
+    if args.save and not args.replace:
+        taken = {info.name for info in registry.list_models()}
+        clashes = [run_name(p, s) for p in PRESETS for s in seeds if run_name(p, s) in taken]
+        if clashes:
+            raise CliError(f"models named {', '.join(clashes)} already exist; pass --replace")
+    loaded = data.load()
     arrays = data.load_mnist(limit=args.limit)
     rows = []
     for preset in PRESETS.values():
-        if not args.json:
-            print(f"training {preset.name} for {args.epochs} epochs…", flush=True)
-        result = training.train(preset.spec, arrays, epochs=args.epochs, seed=args.seed)
-        rows.append(
-            {
-                "preset": preset.name,
-                "params": result.model.count_params(),
-                "test_accuracy": result.test_accuracy,
-                "talk_accuracy": preset.talk_accuracy,
-                "train_seconds": round(result.train_seconds, 1),
-            }
-        )
-    if args.json:
-        _print_json(rows)
-    else:
-        print(f"\n{'preset':<14}{'params':>8}  {'test accuracy':>13}  {'talk':>5}")
-        for r in rows:
-            print(
-                f"{r['preset']:<14}{r['params']:>8,}  {_percent(r['test_accuracy']):>13}  {r['talk_accuracy']:>5.0%}"
+        for seed in seeds:
+            name = run_name(preset.name, seed)
+            if not args.json:
+                print(f"training {name} (seed {seed}) for {args.epochs} epochs…", flush=True)
+            result = training.train(preset.spec, arrays, epochs=args.epochs, seed=seed)
+            if args.save:
+                meta = registry.build_meta(result, data_digest=loaded.digest, name=name)
+                if args.limit:
+                    meta["data_limit"] = args.limit
+                registry.save(result.model, meta, name, replace=args.replace)
+            rows.append(
+                {
+                    "preset": preset.name,
+                    "seed": seed,
+                    "name": name if args.save else None,
+                    "params": result.model.count_params(),
+                    "test_accuracy": result.test_accuracy,
+                    "talk_accuracy": preset.talk_accuracy,
+                    "train_seconds": round(result.train_seconds, 1),
+                }
             )
+    summary = seed_summary(rows)
+    if args.json:
+        _print_json({"runs": rows, "presets": summary})
+        return 0
+    print(f"\n{'preset':<14}{'params':>8}  {'runs':>4}  {'mean':>7}  {'range':>15}  {'talk':>5}")
+    params = {r["preset"]: r["params"] for r in rows}
+    for s in summary:
+        spread = f"{_percent(s['min'])}-{_percent(s['max'])}"
+        print(
+            f"{s['preset']:<14}{params[s['preset']]:>8,}  {s['runs']:>4}  {_percent(s['mean']):>7}"
+            f"  {spread:>15}  {s['talk_accuracy']:>5.0%}"
+        )
     return 0
 
 
@@ -290,8 +335,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", metavar="FILE", type=Path)
     p = add("reproduce", cmd_reproduce, "train the talk's four networks and print the staircase")
     p.add_argument("--epochs", type=_positive_int, default=10)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="the first seed (default 0)")
+    p.add_argument(
+        "--seeds", type=_positive_int, default=1, help="runs per preset, seeds --seed, --seed+1, …"
+    )
     p.add_argument("--limit", type=_positive_int, help="train and test on the first N images only")
+    p.add_argument(
+        "--save", action="store_true", help="save each run as <preset> (seed 0) or <preset>-seed<N>"
+    )
+    p.add_argument("--replace", action="store_true", help="with --save: replace saved models of those names")
     return parser
 
 

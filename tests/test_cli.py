@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from dnnlab import registry
 from dnnlab.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -114,11 +115,40 @@ def test_unknown_model_is_a_one_line_error(capsys):
 
 def test_reproduce_prints_the_four_steps(capsys):
     code, out, _ = run(capsys, "reproduce", "--epochs", "1", "--limit", "1000", "--json")
-    rows = json.loads(out)
+    rows = json.loads(out)["runs"]
     assert code == 0
     assert [r["preset"] for r in rows] == ["mlp-raw", "mlp-rescaled", "mlp-relu", "cnn"]
     assert [r["params"] for r in rows] == [13_002, 13_002, 13_002, 2_674]
     assert all(0 <= r["test_accuracy"] <= 1 for r in rows)
+
+
+def test_reproduce_with_seeds_saves_each_run_and_summarises_each_preset(capsys, models_dir):
+    argv = ["reproduce", "--epochs", "1", "--limit", "500", "--seeds", "2", "--save"]
+    code, out, _ = run(capsys, *argv, "--json")
+    result = json.loads(out)
+    assert code == 0
+    names = [r["name"] for r in result["runs"]]
+    assert names == ["mlp-raw", "mlp-raw-seed1", "mlp-rescaled", "mlp-rescaled-seed1"] + [
+        "mlp-relu",
+        "mlp-relu-seed1",
+        "cnn",
+        "cnn-seed1",
+    ]
+    saved = {info.name: info.meta for info in registry.list_models()}
+    assert sorted(saved) == sorted(names)
+    for r in result["runs"]:
+        meta = saved[r["name"]]
+        assert meta["preset"] == r["preset"] and meta["hyper"]["seed"] == r["seed"]
+        assert meta["test_accuracy"] == r["test_accuracy"] and meta["data_limit"] == 500
+    two_seeds = [r["test_accuracy"] for r in result["runs"] if r["preset"] == "mlp-relu"]
+    assert two_seeds[0] != two_seeds[1], "a different seed is a different participant"
+    summary = {s["preset"]: s for s in result["presets"]}
+    assert list(summary) == ["mlp-raw", "mlp-rescaled", "mlp-relu", "cnn"]
+    relu = summary["mlp-relu"]
+    assert relu["runs"] == 2 and relu["min"] == min(two_seeds) and relu["max"] == max(two_seeds)
+    assert relu["mean"] == pytest.approx(sum(two_seeds) / 2)
+    code, _, err = run(capsys, *argv)
+    assert code == 1 and "already exist" in err and "--replace" in err
 
 
 @pytest.mark.parametrize(

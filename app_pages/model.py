@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from app_pages.common import mnist, model_picker, saved_model
-from dnnlab import inspection, registry
+from dnnlab import charts, inspection, registry
 from dnnlab.architectures import PRESETS, ModelSpec, build_model, preset_spec
 
 SOURCES = {"class": "Test digit by class", "index": "Test digit by index", "drawing": "Last drawing"}
@@ -56,7 +56,7 @@ def tuning(key: tuple, _probe: inspection.Probe) -> dict:
     return inspection.tuning_matrices(_probe, x_test, y_test)
 
 
-def show(picture: inspection.Picture) -> None:
+def show(picture: charts.Picture) -> None:
     st.markdown(f"**{picture.title}**")
     if picture.image is not None:
         st.image(picture.image, caption=picture.caption or None)
@@ -84,11 +84,11 @@ def layers_tab(model, network, key, inputs) -> None:
         column_config={"Param #": st.column_config.NumberColumn(format="localized")},
     )
     st.markdown(f"**{inspection.totals_text(model)}**")
-    st.image(inspection.diagram_svg(model))
+    st.image(charts.diagram_svg(model))
 
 
 def weights_tab(model, network, key, inputs) -> None:
-    for picture in inspection.weight_pictures(model):
+    for picture in charts.weight_pictures(model):
         show(picture)
 
 
@@ -100,8 +100,8 @@ def activations_tab(model, network, key, inputs) -> None:
         return
     acts = network.activations(image)
     st.markdown(f"Input: {description}; the network answers **{int(acts[-1][2].argmax())}**.")
-    st.image(inspection.input_picture(image), caption="the 28×28 input")
-    for picture in inspection.activation_pictures(acts):
+    st.image(charts.input_picture(image), caption="the 28×28 input")
+    for picture in charts.activation_pictures(acts):
         show(picture)
 
 
@@ -110,7 +110,7 @@ def tuning_tab(model, network, key, inputs) -> None:
         "Each unit's mean activation for each digit class over the 10,000 test images "
         "(a convolution channel's map averaged over space): its tuning curve, one row per unit."
     )
-    st.altair_chart(inspection.tuning_chart(tuning(key, network), inputs.normalise))
+    st.altair_chart(charts.tuning_chart(tuning(key, network), inputs.normalise))
 
 
 TABS = {"Layers": layers_tab, "Weights": weights_tab, "Activations": activations_tab, "Tuning": tuning_tab}

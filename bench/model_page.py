@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dnnlab import data, inspection, registry  # noqa: E402
+from dnnlab import charts, data, inspection, registry  # noqa: E402
 from dnnlab.architectures import PRESETS, ModelSpec  # noqa: E402
 
 
@@ -26,13 +26,13 @@ def measure(name, x_test, y_test):
     (model, meta), load_s = timed(lambda: registry.load(name))
     spec = ModelSpec.from_dict(meta["spec"])
     _, table_s = timed(lambda: (inspection.summary_table(model), inspection.totals_text(model)))
-    _, diagram_s = timed(lambda: inspection.diagram_svg(model))
-    _, weights_s = timed(lambda: inspection.weight_pictures(model))
+    _, diagram_s = timed(lambda: charts.diagram_svg(model))
+    _, weights_s = timed(lambda: charts.weight_pictures(model))
     probe, probe_s = timed(lambda: inspection.Probe(model, spec))
     image, _ = inspection.InputChoice("class", digit=7).resolve(x_test, y_test)
-    _, act_first = timed(lambda: inspection.activation_pictures(probe.activations(image)))
-    _, act_again = timed(lambda: inspection.activation_pictures(probe.activations(image)))
-    _, tuning_s = timed(lambda: inspection.tuning_chart(inspection.tuning_matrices(probe, x_test, y_test)))
+    _, act_first = timed(lambda: charts.activation_pictures(probe.activations(image)))
+    _, act_again = timed(lambda: charts.activation_pictures(probe.activations(image)))
+    _, tuning_s = timed(lambda: charts.tuning_chart(inspection.tuning_matrices(probe, x_test, y_test)))
     print(
         f"{name:<13} load {load_s:.2f} s | table {table_s * 1e3:.0f} ms, diagram {diagram_s * 1e3:.0f} ms, "
         f"weights {weights_s * 1e3:.0f} ms, probe {probe_s * 1e3:.0f} ms, "

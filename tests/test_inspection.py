@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dnnlab import inspection
+from dnnlab import charts, inspection
 from dnnlab.architectures import PRESETS, ModelSpec, build_model, prepare_inputs, preset_spec
 
 
@@ -52,18 +52,6 @@ def test_non_trainable_params_are_counted_apart():
     assert totals["non_trainable"] == 2 * (16 + 16)  # moving mean and variance of two BN layers
 
 
-@pytest.mark.parametrize("name", list(PRESETS))
-def test_diagram_has_a_box_and_label_per_layer(models, name):
-    svg = inspection.diagram_svg(models[name])
-    assert svg.startswith("<svg") and svg.endswith("</svg>")
-    for layer in models[name].layers:
-        assert f">{layer.name}<" in svg
-    if name == "cnn":
-        assert ">8@26×26<" in svg and ">1@28×28<" in svg and ">200<" in svg
-    else:
-        assert ">784<" in svg and ">16<" in svg
-
-
 @pytest.mark.parametrize("name", ["mlp-raw", "mlp-rescaled", "mlp-relu"])
 def test_mlp_weights_are_28x28_receptive_fields(models, name):
     model = models[name]
@@ -71,10 +59,6 @@ def test_mlp_weights_are_28x28_receptive_fields(models, name):
     assert images.shape == (16, 28, 28)
     kernel = model.layers[0].kernel.numpy()
     np.testing.assert_array_equal(images[3].ravel(), kernel[:, 3])  # unit 3's weights, pixel order
-    (picture,) = inspection.weight_pictures(model)
-    assert picture.image.dtype == np.uint8 and picture.image.shape[2] == 3
-    # 16 units in 8 columns × 2 rows of 28 pixels with 2-pixel gutters, enlarged 4 times.
-    assert picture.image.shape[:2] == (4 * (2 * 28 + 2), 4 * (8 * 28 + 7 * 2))
 
 
 def test_cnn_has_3x3_filters_for_both_convolutions(models):
@@ -85,31 +69,8 @@ def test_cnn_has_3x3_filters_for_both_convolutions(models):
     ]
     kernel = models["cnn"].layers[2].kernel.numpy()  # (3, 3, in, out)
     np.testing.assert_array_equal(filters[1][1][5, 2], kernel[:, :, 2, 5])
-    pictures = inspection.weight_pictures(models["cnn"])
-    assert len(pictures) == 2
-    # The second layer is a grid of 8 filters (rows) × 8 input channels (columns).
-    assert pictures[1].image.shape[:2] == (16 * (8 * 3 + 7), 16 * (8 * 3 + 7))
     with pytest.raises(ValueError, match="no Dense layer reading the 784 pixels"):
         inspection.dense_weight_images(models["cnn"])
-
-
-def test_colourise_is_symmetric_and_blank_where_nan():
-    rgb = inspection.colourise(np.array([-2.0, 0.0, 2.0, np.nan]), -2.0, 2.0, diverging=True)
-    assert rgb.dtype == np.uint8
-    assert rgb[0, 2] > rgb[0, 0]  # negative is blue
-    assert rgb[2, 0] > rgb[2, 2]  # positive is red
-    assert tuple(rgb[1]) == (247, 247, 247)  # zero is (nearly) white
-    assert tuple(rgb[3]) == (255, 255, 255)
-    grey = inspection.colourise(np.array([0.0, 255.0]), 0.0, 255.0, diverging=False)
-    assert tuple(grey[0]) == (0, 0, 0) and tuple(grey[1]) == (255, 255, 255)
-
-
-def test_montage_places_images_in_a_grid():
-    stack = np.arange(3 * 2 * 2, dtype=np.float32).reshape(3, 2, 2)
-    grid = inspection.montage(stack, columns=2, pad=1)
-    assert grid.shape == (5, 5)
-    np.testing.assert_array_equal(grid[3:5, 0:2], stack[2])
-    assert np.isnan(grid[3:5, 3:5]).all() and np.isnan(grid[2]).all()
 
 
 @pytest.mark.parametrize("name", list(PRESETS))
@@ -123,17 +84,6 @@ def test_activations_match_the_model(models, probes, mnist, name):
     expected = model(prepare_inputs(preset_spec(name), x_test[:1]), training=False).numpy()[0]
     np.testing.assert_allclose(acts[-1][2], expected, rtol=1e-5, atol=1e-6)
     assert acts[-1][2].sum() == pytest.approx(1.0, abs=1e-5)
-
-
-def test_activation_pictures_are_grids_and_bars(probes, mnist):
-    _, (x_test, _) = mnist
-    pictures = inspection.activation_pictures(probes["cnn"].activations(x_test[0]))
-    assert [p.image is not None for p in pictures] == [True, True, True, True, False, False]
-    assert "8@26×26" in pictures[0].title
-    assert pictures[0].image.shape[2] == 3
-    bars = pictures[-1].chart.to_dict()
-    assert bars["encoding"]["x"]["field"] == "digit"
-    assert len(bars["datasets"][next(iter(bars["datasets"]))]) == 10
 
 
 def test_input_choice_resolves_index_class_and_drawing(mnist):
@@ -185,17 +135,6 @@ def test_tuning_needs_every_class(probes, small_mnist):
         inspection.tuning_matrices(probes["mlp-raw"], x_test[keep], y_test[keep])
 
 
-def test_tuning_chart_has_one_heat_map_per_layer(probes, small_mnist):
-    _, (x_test, y_test) = small_mnist
-    matrices = inspection.tuning_matrices(probes["mlp-relu"], x_test, y_test)
-    spec = inspection.tuning_chart(matrices, normalise=True).to_dict()
-    assert len(spec["hconcat"]) == 3
-    assert all(c["mark"]["type"] == "rect" for c in spec["hconcat"])
-    first = spec["datasets"][spec["hconcat"][0]["data"]["name"]]
-    assert len(first) == 16 * 10
-    assert max(abs(r["mean activation"]) for r in first) == pytest.approx(1.0)  # normalised rows
-
-
 @pytest.mark.parametrize(
     "spec",
     [
@@ -211,15 +150,15 @@ def test_every_part_works_for_other_specs(spec, small_mnist):
     _, (x_test, y_test) = small_mnist
     model = build_model(spec)
     assert inspection.summary_table(model)["Param #"].sum() == model.count_params()
-    svg = inspection.diagram_svg(model)
+    svg = charts.diagram_svg(model)
     assert all(f">{layer.name}<" in svg for layer in model.layers)
-    pictures = inspection.weight_pictures(model)
+    pictures = charts.weight_pictures(model)
     assert len(pictures) == max(1, len(spec.conv_filters))
     probe = inspection.Probe(model, spec)
     acts = probe.activations(x_test[0])
     expected = model(prepare_inputs(spec, x_test[:1]), training=False).numpy()[0]
     np.testing.assert_allclose(acts[-1][2], expected, rtol=1e-5, atol=1e-6)
-    assert len(inspection.activation_pictures(acts)) == len(model.layers)
+    assert len(charts.activation_pictures(acts)) == len(model.layers)
     matrices = inspection.tuning_matrices(probe, x_test[:500], y_test[:500], batch_size=200)
     widths = list(spec.conv_filters) + list(spec.dense_units) + [10]
     assert [m.shape for m in matrices.values()] == [(w, 10) for w in widths]

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from app_pages.common import keep_keras_state_between_runs
 from app_pages.presentation import presentation_mode
+from app_pages.streamlit_private import keep_keras_state_between_runs
 
 keep_keras_state_between_runs()
 st.set_page_config(page_title="DNN Lab", page_icon="🧠", layout="wide")

@@ -6,36 +6,9 @@ server process; what belongs to one user lives in `st.session_state`.
 
 from __future__ import annotations
 
-import sys
-
 import streamlit as st
 
 from dnnlab import data, registry
-
-
-def keep_keras_state_between_runs() -> None:
-    """Skip the `keras.backend.clear_session()` Streamlit calls after every script run.
-
-    Streamlit resets Keras after each run, fragment runs included, in case a script
-    builds a new model every time. DNN Lab never does: its models are loaded once and
-    cached for every session. The reset ran a full garbage collection over
-    TensorFlow's objects, ~0.3 s holding the GIL after every stroke of every student.
-    Calls from anywhere else still clear the session.
-    """
-    import keras
-
-    original = keras.backend.clear_session
-    if getattr(original, "_dnnlab_keeps_state", False):
-        return
-
-    def clear_session(*args, **kwargs):
-        caller = sys._getframe(1).f_code
-        if caller.co_name == "_clean_problem_modules" and "streamlit" in caller.co_filename:
-            return None
-        return original(*args, **kwargs)
-
-    clear_session._dnnlab_keeps_state = True
-    keras.backend.clear_session = clear_session
 
 
 @st.cache_resource(show_spinner="Loading MNIST…")

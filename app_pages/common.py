@@ -25,8 +25,7 @@ def load_model(name: str, mtime: float):
 
 def saved_model(name: str):
     """(model, meta) of a saved model, through the cache."""
-    path = registry.models_dir() / f"{name}.keras"
-    return load_model(name, path.stat().st_mtime if path.exists() else 0.0)
+    return load_model(name, registry.stamp(name))
 
 
 def usable_models() -> list[registry.ModelInfo]:

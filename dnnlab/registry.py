@@ -1,28 +1,49 @@
-"""Saved models: `models/<name>.keras` beside `models/<name>.json`.
+"""Saved models: one folder per model, `models/<name>/` holding `model.keras` and `meta.json`.
 
-Writes are atomic (a temporary file in the same folder, then `os.replace`), so a crash
-or a stop never leaves half a model; an existing model is replaced only when asked.
-Loading uses Keras `safe_mode=True`, so a file holding arbitrary code is refused.
+A model is one unit. It is written into a hidden folder beside the others and renamed
+into place when complete, so a reader sees the whole model or none of it; the metadata
+records the SHA-256 of the weights file, checked before the weights are used, so weights
+and metadata from different saves cannot pass for one model. Saves hold an exclusive
+lock on `models/.lock` (across processes), and the hidden folders of a save that was
+interrupted are removed by the next process that takes the lock.
+
+Everything in `models/` is untrusted input (a shared folder, files copied by hand): the
+metadata is read size-bounded, parsed without `NaN`/`Infinity`, checked field by field
+into a typed `ModelMeta`; a bad entry is listed as broken with its reason while the
+others keep working. Keras loads with `safe_mode=True`, and the loaded network must
+have exactly the layers its spec describes.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import functools
+import hashlib
 import json
+import math
 import os
 import platform
 import re
+import shutil
 import tempfile
 import threading
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from dnnlab import limits
 from dnnlab.architectures import ModelSpec, preset_of
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_save_lock = threading.Lock()
+WEIGHTS_FILE, META_FILE, LOCK_FILE = "model.keras", "meta.json", ".lock"
+PARTIAL_PREFIX = ".partial-"  # a save in progress (or interrupted)
+MAX_META_BYTES = 256 * 1024  # 200 epochs of history take ~20 KB
+MAX_CONFIG_BYTES = 1024 * 1024  # a Keras config.json: a few KB for the talk's networks
+MAX_LISTED = 500  # entries `list_models` looks at, whatever else the folder holds
+MAX_HISTORY_EPOCHS = 1000
+_thread_lock = threading.Lock()  # flock is per open file: threads need their own lock
 
 
 class RegistryError(Exception):
@@ -50,12 +71,155 @@ def validate_name(name: str) -> str:
     return name
 
 
+# --- metadata: untrusted JSON → typed fields ---------------------------------------
+
+
+class MetaError(ValueError):
+    """Metadata that is not what `build_meta` writes; the message names the field."""
+
+
+def _number(value, name: str, *, low: float = -math.inf, high: float = math.inf, integer=False):
+    if isinstance(value, bool) or not isinstance(value, int if integer else (int, float)):
+        raise MetaError(f"{name} must be {'a whole number' if integer else 'a number'}")
+    if not (low <= value <= high):  # also false for NaN
+        raise MetaError(f"{name} must be between {low:g} and {high:g}")
+    return value if integer else float(value)
+
+
+def _optional_number(value, name: str, **bounds):
+    return None if value is None else _number(value, name, **bounds)
+
+
+def _text(value, name: str, max_chars: int = 200) -> str:
+    if not isinstance(value, str) or len(value) > max_chars:
+        raise MetaError(f"{name} must be text of at most {max_chars} characters")
+    return value
+
+
+def _numbers(value, name: str, max_items: int = MAX_HISTORY_EPOCHS, **bounds) -> tuple[float, ...]:
+    if not isinstance(value, list) or len(value) > max_items:
+        raise MetaError(f"{name} must be a list of at most {max_items} numbers")
+    return tuple(_number(v, f"{name}[{i}]", **bounds) for i, v in enumerate(value))
+
+
+@dataclass(frozen=True)
+class ModelMeta:
+    """What `build_meta` records about a saved model, every field checked."""
+
+    name: str
+    spec: ModelSpec
+    weights_sha256: str
+    preset: str | None = None
+    hyper: dict = field(default_factory=dict)  # HyperParams' fields: numbers only
+    params: int | None = None
+    epochs_completed: int | None = None
+    stopped_early: bool = False
+    history: dict = field(default_factory=dict)  # metric → one number per epoch
+    test_accuracy: float | None = None
+    test_loss: float | None = None
+    train_seconds: float | None = None
+    epoch_seconds: tuple[float, ...] = ()
+    data_digest: str | None = None
+    data_limit: int | None = None
+    versions: dict = field(default_factory=dict)
+    created: str | None = None
+
+    @classmethod
+    def parse(cls, raw: object) -> ModelMeta:
+        """Check a parsed JSON value field by field; a `MetaError` names the first bad one."""
+        if not isinstance(raw, dict):
+            raise MetaError("metadata must be a JSON object")
+        spec_dict = raw.get("spec")
+        if not isinstance(spec_dict, dict):
+            raise MetaError("metadata has no model spec")
+        try:
+            spec = ModelSpec.from_dict(spec_dict)
+        except Exception as e:  # from_dict's checks raise TypeError/ValueError/…
+            raise MetaError(f"invalid spec ({type(e).__name__}: {str(e)[:120]})") from None
+        sha = raw.get("weights_sha256")
+        if not isinstance(sha, str) or not re.fullmatch(r"[0-9a-f]{64}", sha):
+            raise MetaError("no weights digest (weights_sha256): not saved by this version of DNN Lab")
+        hyper = raw.get("hyper", {})
+        if not isinstance(hyper, dict) or len(hyper) > 20:
+            raise MetaError("hyper must be an object of at most 20 numbers")
+        history = raw.get("history", {})
+        if not isinstance(history, dict) or len(history) > 20:
+            raise MetaError("history must be an object of at most 20 metrics")
+        versions = raw.get("versions", {})
+        if not isinstance(versions, dict) or len(versions) > 20:
+            raise MetaError("versions must be an object of at most 20 entries")
+        preset = raw.get("preset")
+        stopped = raw.get("stopped_early", False)
+        if not isinstance(stopped, bool):
+            raise MetaError("stopped_early must be true or false")
+        optional_text = {k: raw.get(k) for k in ("data_digest", "created")}
+        return cls(
+            name=validate_meta_name(raw.get("name")),
+            spec=spec,
+            weights_sha256=sha,
+            preset=None if preset is None else _text(preset, "preset", 64),
+            hyper={_text(k, "hyper key", 40): _number(v, f"hyper.{k}") for k, v in hyper.items()},
+            params=_optional_number(raw.get("params"), "params", low=0, integer=True),
+            epochs_completed=_optional_number(
+                raw.get("epochs_completed"), "epochs_completed", low=0, integer=True
+            ),
+            stopped_early=stopped,
+            history={_text(k, "history key", 40): _numbers(v, f"history.{k}") for k, v in history.items()},
+            test_accuracy=_optional_number(raw.get("test_accuracy"), "test_accuracy", low=0, high=1),
+            test_loss=_optional_number(raw.get("test_loss"), "test_loss", low=0),
+            train_seconds=_optional_number(raw.get("train_seconds"), "train_seconds", low=0),
+            epoch_seconds=_numbers(raw.get("epoch_seconds", []), "epoch_seconds", low=0),
+            data_limit=_optional_number(raw.get("data_limit"), "data_limit", low=1, integer=True),
+            versions={
+                _text(k, "versions key", 40): _text(v, f"versions.{k}", 40) for k, v in versions.items()
+            },
+            **{k: None if v is None else _text(v, k, 100) for k, v in optional_text.items()},
+        )
+
+    def to_dict(self) -> dict:
+        """The plain record, as `build_meta` wrote it (lists, not tuples)."""
+        d = {f: getattr(self, f) for f in self.__dataclass_fields__}
+        d["spec"] = self.spec.to_dict()
+        d["history"] = {k: list(v) for k, v in self.history.items()}
+        d["epoch_seconds"] = list(self.epoch_seconds)
+        return d
+
+
+def validate_meta_name(value) -> str:
+    try:
+        return validate_name(value)
+    except ValueError:
+        raise MetaError("name must be a valid model name") from None
+
+
+def parse_meta_bytes(data: bytes) -> ModelMeta:
+    """Bytes of a `meta.json`, however hostile, to a `ModelMeta` or a `MetaError`."""
+    if len(data) > MAX_META_BYTES:
+        raise MetaError(f"metadata is larger than {MAX_META_BYTES // 1024} KB")
+
+    def refuse_constant(name):
+        raise MetaError(f"metadata holds {name}, which JSON does not allow")
+
+    try:
+        raw = json.loads(data.decode("utf-8"), parse_constant=refuse_constant)
+    except RecursionError:
+        raise MetaError("metadata is nested too deeply") from None
+    except (UnicodeDecodeError, ValueError) as e:  # JSONDecodeError is a ValueError
+        if isinstance(e, MetaError):
+            raise
+        raise MetaError(f"unreadable metadata ({str(e)[:100]})") from None
+    return ModelMeta.parse(raw)
+
+
+# --- what is saved ------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class ModelInfo:
     """One entry of `models/`: its metadata, or why it cannot be used."""
 
     name: str
-    meta: dict
+    meta: dict  # ModelMeta.to_dict(): checked values, empty for a broken entry
     error: str | None = None
 
     @property
@@ -80,7 +244,9 @@ class ModelInfo:
             "name": self.name,
             "preset": m.get("preset"),
             "params": m.get("params"),
-            "epochs": m.get("epochs_completed", m.get("hyper", {}).get("epochs")),
+            "epochs": m.get("hyper", {}).get("epochs")
+            if m.get("epochs_completed") is None
+            else m["epochs_completed"],
             "test_accuracy": m.get("test_accuracy"),
             "test_loss": m.get("test_loss"),
             "train_seconds": m.get("train_seconds"),
@@ -103,7 +269,7 @@ def library_versions() -> dict:
 
 
 def build_meta(result, *, data_digest: str, name: str) -> dict:
-    """The JSON record of a `TrainResult`."""
+    """The JSON record of a `TrainResult` (`save` adds the weights' digest)."""
     spec = result.spec
     return {
         "name": name,
@@ -124,60 +290,168 @@ def build_meta(result, *, data_digest: str, name: str) -> dict:
     }
 
 
-def _atomic_write(path: Path, write) -> None:
-    """Call `write(tmp_path)`, then move the finished file into place."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}")
-    os.close(fd)
+# --- saving: build aside, rename into place, under a lock ----------------------------
+
+
+@contextlib.contextmanager
+def _locked(folder: Path, *, blocking: bool = True):
+    """Exclusive use of `folder` for saving, across threads and processes.
+
+    Yields False (and holds nothing) when `blocking` is False and someone else has it.
+    """
+    if not _thread_lock.acquire(blocking=blocking):
+        yield False
+        return
     try:
-        write(Path(tmp))
-        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the model from other users
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        with open(folder / LOCK_FILE, "a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                _remove_partial_saves(folder)  # nobody else is saving: these are leftovers
+                yield True
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+    finally:
+        _thread_lock.release()
+
+
+def _remove_partial_saves(folder: Path) -> None:
+    for entry in os.scandir(folder):
+        if entry.name.startswith(PARTIAL_PREFIX):
+            shutil.rmtree(entry.path, ignore_errors=True)
+
+
+def clean_leftovers(directory: Path | None = None) -> None:
+    """Remove what interrupted saves left behind, unless a save is under way right now."""
+    folder = Path(directory or models_dir())
+    if folder.is_dir():
+        with contextlib.suppress(OSError), _locked(folder, blocking=False):
+            pass  # taking the lock cleans up
+
+
+def folder_bytes(folder: Path) -> int:
+    """Bytes held by the saved models (hidden entries included: they take space too)."""
+    total = 0
+    for entry in os.scandir(folder):
+        if entry.is_dir(follow_symlinks=False):
+            total += sum(f.stat().st_size for f in Path(entry.path).iterdir() if f.is_file())
+        elif entry.is_file(follow_symlinks=False):
+            total += entry.stat().st_size
+    return total
+
+
+def sha256_of(path: Path, max_bytes: int | None = None) -> str:
+    digest, read = hashlib.sha256(), 0
+    with open(path, "rb") as file:
+        while chunk := file.read(1 << 20):
+            read += len(chunk)
+            if max_bytes is not None and read > max_bytes:
+                raise RegistryError(f"{path.name}: larger than {max_bytes / 2**20:g} MB")
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def save(model, meta: dict, name: str, *, replace: bool = False, directory: Path | None = None) -> Path:
-    """Save a model and its metadata as `<name>.keras` + `<name>.json`; return the .keras path."""
+    """Save a model and its metadata as `<folder>/<name>/`; return that folder.
+
+    Refused (nothing written) if the name is taken and `replace` is False, or if the
+    folder would grow past the lecturer's size limit (`DNNLAB_MODELS_MAX_MB`).
+    """
     validate_name(name)
     folder = Path(directory or models_dir())
-    keras_path, json_path = folder / f"{name}.keras", folder / f"{name}.json"
-    meta = {**meta, "name": name}
-    with _save_lock:
-        if not replace and (keras_path.exists() or json_path.exists()):
-            raise ModelExistsError(
-                f"a model named {name!r} already exists; choose another name or replace it"
-            )
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            # Weights first, then the JSON that lists them: a model is visible only
-            # once both are complete.
-            _atomic_write(keras_path, lambda p: model.save(p))
-            text = json.dumps(meta, indent=2, allow_nan=True)
-            _atomic_write(json_path, lambda p: p.write_text(text))
-        except OSError as e:
-            raise RegistryError(
-                f"could not save {name!r} in {folder}: {e.strerror or e}. "
-                "Check that the folder is writable and the disk is not full."
-            ) from None
-    return keras_path
+    target = folder / name
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with _locked(folder):
+            if not replace and (target.exists() or target.is_symlink()):
+                raise ModelExistsError(
+                    f"a model named {name!r} already exists; choose another name or replace it"
+                )
+            partial = Path(tempfile.mkdtemp(prefix=f"{PARTIAL_PREFIX}{name}-", dir=folder))
+            try:
+                weights = partial / WEIGHTS_FILE
+                model.save(weights)
+                size = weights.stat().st_size
+                _check_room(folder, target, size)
+                record = {**meta, "name": name, "weights_sha256": sha256_of(weights), "weights_bytes": size}
+                ModelMeta.parse(json.loads(json.dumps(record, allow_nan=False)))  # what load will accept
+                (partial / META_FILE).write_text(json.dumps(record, indent=2, allow_nan=False))
+                os.chmod(partial, 0o755)  # mkdtemp's 0700 would hide the model from other users
+                _move_into_place(partial, target)
+            except BaseException:
+                shutil.rmtree(partial, ignore_errors=True)
+                raise
+    except (MetaError, ValueError) as e:
+        raise RegistryError(f"could not save {name!r}: {e}") from None
+    except OSError as e:
+        raise RegistryError(
+            f"could not save {name!r} in {folder}: {e.strerror or e}. "
+            "Check that the folder is writable and the disk is not full."
+        ) from None
+    return target
+
+
+def _check_room(folder: Path, target: Path, size: int) -> None:
+    cap = limits.current().models_max_bytes
+    replaced = folder_bytes(target) if target.is_dir() else 0
+    after = folder_bytes(folder) - replaced  # the partial save is counted in here already
+    if after > cap:
+        raise RegistryError(
+            f"the models folder would hold {after / 2**20:.0f} MB, over the lecturer's limit of "
+            f"{cap / 2**20:.0f} MB (DNNLAB_MODELS_MAX_MB); this model needs {size / 2**20:.1f} MB. "
+            "Delete a model you no longer need, or ask the lecturer to raise the limit."
+        )
+
+
+def _move_into_place(partial: Path, target: Path) -> None:
+    """Rename the finished folder to its name; an old model of that name is moved aside
+    first and removed after, so the name always means one complete model."""
+    if not (target.exists() or target.is_symlink()):
+        os.rename(partial, target)
+        return
+    aside = Path(tempfile.mkdtemp(prefix=f"{PARTIAL_PREFIX}{target.name}-old-", dir=target.parent))
+    os.rename(target, aside / "model")
+    os.rename(partial, target)
+    shutil.rmtree(aside, ignore_errors=True)
+
+
+# --- reading -------------------------------------------------------------------------
+
+
+def _read_bounded(path: Path, limit: int) -> bytes:
+    with open(path, "rb") as file:
+        return file.read(limit + 1)
 
 
 def read_meta(name: str, directory: Path | None = None) -> dict:
+    """The checked metadata of a saved model as a plain dict (see `ModelMeta`)."""
+    return _meta(name, Path(directory or models_dir())).to_dict()
+
+
+def _meta(name: str, folder: Path) -> ModelMeta:
     validate_name(name)
-    path = Path(directory or models_dir()) / f"{name}.json"
+    path = folder / name / META_FILE
     try:
-        meta = json.loads(path.read_text())
+        data = _read_bounded(path, MAX_META_BYTES)
     except FileNotFoundError:
-        raise RegistryError(f"{path.name}: metadata file missing") from None
-    except (OSError, ValueError) as e:
-        raise RegistryError(f"{path.name}: unreadable metadata ({e})") from None
-    if not isinstance(meta, dict) or not isinstance(meta.get("spec"), dict):
-        raise RegistryError(f"{path.name}: metadata has no model spec")
+        if (folder / f"{name}.keras").exists() or (folder / f"{name}.json").exists():
+            raise RegistryError(
+                f"{name}: saved in the old two-file layout (.keras + .json); retrain and save it again"
+            ) from None
+        if not (folder / name).exists():
+            raise RegistryError(f"{name}: no saved model of this name") from None
+        raise RegistryError(f"{name}: metadata file ({META_FILE}) missing") from None
+    except OSError as e:
+        raise RegistryError(f"{name}: unreadable metadata ({e.strerror or e})") from None
     try:
-        ModelSpec.from_dict(meta["spec"])
-    except (TypeError, ValueError) as e:
-        raise RegistryError(f"{path.name}: invalid spec ({e})") from None
+        meta = parse_meta_bytes(data)
+    except MetaError as e:
+        raise RegistryError(f"{name}: {e}") from None
+    if meta.name != name:
+        raise RegistryError(f"{name}: its metadata names another model ({meta.name})")
     return meta
 
 
@@ -186,59 +460,96 @@ def list_models(directory: Path | None = None) -> list[ModelInfo]:
     folder = Path(directory or models_dir())
     if not folder.is_dir():
         return []
-    names = {
-        p.stem for p in folder.iterdir() if p.suffix in (".keras", ".json") and not p.name.startswith(".")
-    }
+    names, leftovers = set(), False
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            leftovers |= entry.name.startswith(PARTIAL_PREFIX)
+            stem = entry.name.removesuffix(".keras").removesuffix(".json")
+            if NAME_PATTERN.match(stem) and len(names) < MAX_LISTED:
+                names.add(stem)
+    if leftovers:  # the first look at the folder after a crash (a save under way is kept)
+        clean_leftovers(folder)
     infos = []
     for name in sorted(names):
-        if not NAME_PATTERN.match(name):
-            continue
         try:
-            meta = read_meta(name, folder)
-            error = check_weights_file(folder / f"{name}.keras")
+            meta = _meta(name, folder)
+            error = check_weights_file(folder / name / WEIGHTS_FILE, meta.weights_sha256)
+            infos.append(ModelInfo(name, meta.to_dict() if error is None else {}, error))
         except RegistryError as e:
-            meta, error = {}, str(e)
-        infos.append(ModelInfo(name, meta, error))
+            infos.append(ModelInfo(name, {}, str(e)))
     return infos
 
 
-@functools.lru_cache(maxsize=256)
-def _check_cached(path: Path, mtime_ns: int, size: int) -> str | None:
+def stamp(name: str, directory: Path | None = None) -> int:
+    """Changes whenever the model of this name is replaced (a cache key); 0 if absent."""
     try:
+        return (Path(directory or models_dir()) / name).stat().st_mtime_ns
+    except (OSError, ValueError):
+        return 0
+
+
+@functools.lru_cache(maxsize=256)
+def _check_cached(path: Path, sha256: str, mtime_ns: int, size: int, inode: int) -> str | None:
+    label = f"{path.parent.name}/{path.name}"
+    if size > limits.current().model_max_bytes:
+        return f"{label}: {size / 2**20:.0f} MB is larger than any model DNN Lab saves"
+    try:
+        if sha256_of(path) != sha256:
+            return f"{label}: does not match its metadata (weights digest differs)"
         with zipfile.ZipFile(path) as archive:
-            config = json.loads(archive.read("config.json"))
-    except (OSError, zipfile.BadZipFile, KeyError, ValueError) as e:
-        return f"{path.name}: not a readable Keras file ({type(e).__name__})"
+            info = archive.getinfo("config.json")
+            if info.file_size > MAX_CONFIG_BYTES:
+                return f"{label}: its Keras config is implausibly large"
+            config = json.loads(archive.read(info), parse_constant=float)
+    except (OSError, zipfile.BadZipFile, KeyError, ValueError, RecursionError) as e:
+        return f"{label}: not a readable Keras file ({type(e).__name__})"
     if '"Lambda"' in json.dumps(config):
-        return f"{path.name}: holds a Lambda layer (arbitrary code), refused by safe mode"
+        return f"{label}: holds a Lambda layer (arbitrary code), refused by safe mode"
     return None
 
 
-def check_weights_file(path: Path) -> str | None:
-    """Why a `.keras` file cannot be used, or None: a cheap look at its zip and config.
+def check_weights_file(path: Path, sha256: str) -> str | None:
+    """Why a weights file cannot be used, or None: its size, digest, zip and config.
 
-    Lets the model list mark a corrupt or unsafe file as broken without loading it;
-    `load` still decides, with `safe_mode=True`.
+    Cached by the file's identity, so listing stays cheap; `load` still decides, with
+    `safe_mode=True` and a look at every layer.
     """
     try:
-        stat = path.stat()
+        st = path.stat()
     except OSError:
-        return "weights file (.keras) missing"
-    return _check_cached(path, stat.st_mtime_ns, stat.st_size)
+        return f"{path.parent.name}: weights file ({WEIGHTS_FILE}) missing"
+    return _check_cached(path, sha256, st.st_mtime_ns, st.st_size, st.st_ino)
 
 
 def load(name: str, directory: Path | None = None):
-    """(Keras model, metadata) of a saved model, loaded with `safe_mode=True`."""
+    """(Keras model, metadata dict) of a saved model, verified and loaded with `safe_mode`."""
     import keras
 
     folder = Path(directory or models_dir())
-    meta = read_meta(name, folder)
-    path = folder / f"{name}.keras"
-    if not path.is_file():
-        raise RegistryError(f"{path.name}: weights file missing")
+    meta = _meta(name, folder)
+    path = folder / name / WEIGHTS_FILE
+    error = check_weights_file(path, meta.weights_sha256)
+    if error:
+        raise RegistryError(error)
     try:
         model = keras.saving.load_model(path, safe_mode=True, compile=True)
     except Exception as e:  # Keras raises many types for corrupt or unsafe files
         first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise RegistryError(f"{path.name}: cannot be loaded safely ({first_line[:200]})") from None
-    return model, meta
+        raise RegistryError(f"{name}/{WEIGHTS_FILE}: cannot be loaded safely ({first_line[:200]})") from None
+    mismatch = _spec_mismatch(model, meta.spec)
+    if mismatch:
+        raise RegistryError(f"{name}: the weights do not fit its spec ({mismatch})")
+    return model, meta.to_dict()
+
+
+def _spec_mismatch(model, spec: ModelSpec) -> str | None:
+    """How the loaded network differs from the one its spec builds, or None."""
+    from dnnlab.architectures import build_model
+
+    expected = [tuple(w.shape) for w in build_model(spec).weights]
+    found = [tuple(w.shape) for w in model.weights]
+    if expected != found:
+        return f"weight shapes {found[:4]}… where the spec builds {expected[:4]}…"
+    if tuple(model.input_shape[1:]) != tuple(spec.input_shape) or tuple(model.output_shape[1:]) != (10,):
+        return f"input {model.input_shape}, output {model.output_shape}"
+    return None

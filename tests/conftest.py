@@ -58,12 +58,11 @@ def models_dir(tmp_path, monkeypatch):
 
 
 def copy_shipped(folder: Path, names) -> Path:
-    """Copy shipped models (`.keras` + `.json`) from `models/` into `folder`."""
+    """Copy shipped models (one folder each: `model.keras` + `meta.json`) into `folder`."""
     import shutil
 
     for name in names:
-        for suffix in (".keras", ".json"):
-            shutil.copy(ROOT / "models" / f"{name}{suffix}", folder / f"{name}{suffix}")
+        shutil.copytree(ROOT / "models" / name, folder / name)
     return folder
 
 

@@ -75,7 +75,7 @@ def test_train_saves_and_reports_json(capsys, models_dir):
         "epoch_seconds",
     } <= set(result)
     assert result["name"] == "tiny" and result["params"] == 13_002 and len(result["epoch_seconds"]) == 1
-    assert (models_dir / "tiny.keras").is_file() and (models_dir / "tiny.json").is_file()
+    assert sorted(p.name for p in (models_dir / "tiny").iterdir()) == ["meta.json", "model.keras"]
     code, _, err = run(
         capsys, "train", "--preset", "mlp-relu", "--epochs", "1", "--limit", "1000", "--name", "tiny"
     )

@@ -1,5 +1,6 @@
 """Saved models: atomic writes, validated names, safe loading, and the shipped presets."""
 
+import hashlib
 import json
 import math
 
@@ -21,9 +22,14 @@ def _meta(result, name="m"):
     return registry.build_meta(result, data_digest="test", name=name)
 
 
+def visible(folder):
+    return sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
+
+
 def test_save_and_load_round_trip(models_dir, trained, small_mnist):
     path = registry.save(trained.model, _meta(trained), "relu-1")
-    assert path == models_dir / "relu-1.keras"
+    assert path == models_dir / "relu-1"
+    assert sorted(p.name for p in path.iterdir()) == ["meta.json", "model.keras"]
     model, meta = registry.load("relu-1")
     assert meta["name"] == "relu-1" and meta["preset"] == "mlp-relu" and meta["params"] == 13_002
     assert meta["history"]["loss"] == trained.history["loss"]
@@ -35,16 +41,18 @@ def test_save_and_load_round_trip(models_dir, trained, small_mnist):
 
 def test_existing_model_is_never_replaced_unless_asked(models_dir, trained):
     registry.save(trained.model, _meta(trained), "keep")
-    before = (models_dir / "keep.keras").read_bytes()
+    before = (models_dir / "keep" / "model.keras").read_bytes()
     other = compile_model(build_model(preset_spec("mlp-raw")))
     with pytest.raises(registry.ModelExistsError, match="already exists"):
         registry.save(other, {**_meta(trained), "spec": preset_spec("mlp-raw").to_dict()}, "keep")
-    assert (models_dir / "keep.keras").read_bytes() == before
+    assert (models_dir / "keep" / "model.keras").read_bytes() == before
     registry.save(other, {**_meta(trained), "spec": preset_spec("mlp-raw").to_dict()}, "keep", replace=True)
     assert registry.read_meta("keep")["spec"]["rescale"] is False
+    registry.load("keep")
+    assert visible(models_dir) == ["keep"]
 
 
-def test_a_crash_while_saving_leaves_no_partial_file(models_dir, trained):
+def test_a_crash_while_saving_leaves_no_partial_model(models_dir, trained):
     registry.save(trained.model, _meta(trained), "safe")
 
     class Exploding:
@@ -56,8 +64,50 @@ def test_a_crash_while_saving_leaves_no_partial_file(models_dir, trained):
         registry.save(Exploding(), _meta(trained), "safe", replace=True)
     with pytest.raises(registry.RegistryError):
         registry.save(Exploding(), _meta(trained), "new-one")
-    assert sorted(p.name for p in models_dir.iterdir()) == ["safe.json", "safe.keras"]
+    assert sorted(p.name for p in models_dir.iterdir()) == [".lock", "safe"]
     registry.load("safe")  # the earlier model is intact
+
+
+def test_leftovers_of_an_interrupted_save_are_removed_at_start_up(models_dir, trained):
+    registry.save(trained.model, _meta(trained), "kept")
+    leftover = models_dir / f"{registry.PARTIAL_PREFIX}killed-abc123"
+    leftover.mkdir()
+    (leftover / "model.keras").write_bytes(b"half a model, its process killed")
+    registry.clean_leftovers()
+    assert visible(models_dir) == ["kept"] and not leftover.exists()
+
+
+def test_weights_from_another_save_are_refused(models_dir, trained):
+    registry.save(trained.model, _meta(trained), "a")
+    other = compile_model(build_model(preset_spec("mlp-raw")))
+    registry.save(other, {**_meta(trained), "spec": preset_spec("mlp-raw").to_dict()}, "b")
+    (models_dir / "a" / "model.keras").write_bytes((models_dir / "b" / "model.keras").read_bytes())
+    infos = {i.name: i for i in registry.list_models()}
+    assert "weights digest differs" in infos["a"].error and infos["b"].ok
+    with pytest.raises(registry.RegistryError, match="weights digest differs"):
+        registry.load("a")
+
+
+def test_weights_that_do_not_fit_the_spec_are_refused(models_dir, trained):
+    """A hand-edited spec (with a digest recomputed to match) still cannot pass."""
+    registry.save(trained.model, _meta(trained), "edited")
+    path = models_dir / "edited" / "meta.json"
+    meta = json.loads(path.read_text())
+    meta["spec"]["dense_units"] = [32, 16]
+    path.write_text(json.dumps(meta))
+    with pytest.raises(registry.RegistryError, match="do not fit its spec"):
+        registry.load("edited")
+
+
+def test_the_models_folder_size_limit_refuses_a_save_with_the_reason(models_dir, trained, monkeypatch):
+    monkeypatch.setenv("DNNLAB_MODELS_MAX_MB", "1")
+    registry.save(trained.model, _meta(trained), "first")
+    size = registry.folder_bytes(models_dir)
+    with pytest.raises(registry.RegistryError, match="over the lecturer's limit of 1 MB"):
+        for n in range(2**20 // size + 1):
+            registry.save(trained.model, _meta(trained), f"more-{n}")
+    assert all(info.ok for info in registry.list_models())
+    assert not [p for p in models_dir.iterdir() if p.name.startswith(registry.PARTIAL_PREFIX)]
 
 
 @pytest.mark.parametrize("name", ["../escape", "a b", "ü-model", "x" * 300, "", "dot.name", "a/b"])
@@ -68,17 +118,28 @@ def test_invalid_names_are_refused_with_the_rule(name):
 
 def test_broken_entries_are_listed_while_the_rest_load(models_dir, trained):
     registry.save(trained.model, _meta(trained), "good")
-    (models_dir / "corrupt.keras").write_bytes(b"PK\x03\x04 not a zip")
-    (models_dir / "corrupt.json").write_text(json.dumps(_meta(trained)))
-    (models_dir / "no-meta.keras").write_bytes((models_dir / "good.keras").read_bytes())
-    (models_dir / "bad-json.keras").write_bytes((models_dir / "good.keras").read_bytes())
-    (models_dir / "bad-json.json").write_text("{not json")
+    good = models_dir / "good"
+    for name in ("corrupt", "no-meta", "bad-json", "no-weights"):
+        (models_dir / name).mkdir()
+    (models_dir / "corrupt" / "model.keras").write_bytes(b"PK\x03\x04 not a zip")
+    meta = json.loads((good / "meta.json").read_text())
+    digest = hashlib.sha256(b"PK\x03\x04 not a zip").hexdigest()
+    (models_dir / "corrupt" / "meta.json").write_text(
+        json.dumps({**meta, "name": "corrupt", "weights_sha256": digest})
+    )
+    (models_dir / "no-meta" / "model.keras").write_bytes((good / "model.keras").read_bytes())
+    (models_dir / "bad-json" / "model.keras").write_bytes((good / "model.keras").read_bytes())
+    (models_dir / "bad-json" / "meta.json").write_text("{not json")
+    (models_dir / "no-weights" / "meta.json").write_text(json.dumps({**meta, "name": "no-weights"}))
+    (models_dir / "old-layout.keras").write_bytes((good / "model.keras").read_bytes())
     infos = {i.name: i for i in registry.list_models()}
     assert infos["good"].ok
-    assert "corrupt.keras: not a readable Keras file" in infos["corrupt"].error
-    assert "metadata file missing" in infos["no-meta"].error
+    assert "corrupt/model.keras: not a readable Keras file" in infos["corrupt"].error
+    assert "metadata file (meta.json) missing" in infos["no-meta"].error
     assert "unreadable metadata" in infos["bad-json"].error
-    with pytest.raises(registry.RegistryError, match="corrupt.keras: cannot be loaded safely"):
+    assert "weights file (model.keras) missing" in infos["no-weights"].error
+    assert "old two-file layout" in infos["old-layout"].error
+    with pytest.raises(registry.RegistryError, match="corrupt/model.keras: not a readable Keras file"):
         registry.load("corrupt")
     registry.load("good")
 
@@ -87,12 +148,15 @@ def test_lambda_layers_are_refused_by_safe_mode(models_dir, trained):
     model = keras.Sequential(
         [keras.Input((784,)), keras.layers.Lambda(lambda x: x * 2), keras.layers.Dense(10)]
     )
-    model.save(models_dir / "lambda.keras")
-    (models_dir / "lambda.json").write_text(json.dumps(_meta(trained)))
-    with pytest.raises(registry.RegistryError, match="lambda.keras: cannot be loaded safely"):
-        registry.load("lambda")
+    (models_dir / "lambda").mkdir()
+    model.save(models_dir / "lambda" / "model.keras")
+    digest = hashlib.sha256((models_dir / "lambda" / "model.keras").read_bytes()).hexdigest()
+    meta = {**_meta(trained), "name": "lambda", "weights_sha256": digest}
+    (models_dir / "lambda" / "meta.json").write_text(json.dumps(meta))
     infos = {i.name: i for i in registry.list_models()}
     assert "holds a Lambda layer" in infos["lambda"].error
+    with pytest.raises(registry.RegistryError, match="Lambda layer"):
+        registry.load("lambda")
 
 
 def test_read_only_folder_gives_a_clear_error(models_dir, trained, monkeypatch):
@@ -100,10 +164,10 @@ def test_read_only_folder_gives_a_clear_error(models_dir, trained, monkeypatch):
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(registry.tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(registry.tempfile, "mkdtemp", refuse)
     with pytest.raises(registry.RegistryError, match="Permission denied.*writable"):
         registry.save(trained.model, _meta(trained), "ro")
-    assert list(models_dir.iterdir()) == []
+    assert visible(models_dir) == []
 
 
 # --- the shipped presets ----------------------------------------------------------

@@ -11,7 +11,7 @@ STREAMLIT_FLAGS ?= --server.headless true --browser.gatherUsageStats false
 run: $(VENV)/.installed .cache/mnist.npz
 	$(PY) -m streamlit run app.py $(STREAMLIT_FLAGS)
 
-test: $(VENV)/.dev-installed .cache/mnist.npz .cache/browser
+test: $(VENV)/.dev-installed .cache/mnist.npz .cache/browser .cache/nginx
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/hadolint Dockerfile
 	DNNLAB_CHROMIUM="$$(cat .cache/browser)" $(PY) -m pytest
@@ -52,6 +52,16 @@ $(VENV)/.dev-installed: $(VENV)/.installed requirements-dev.txt
 		&& command -v chromium > $@; \
 	else $(PY) -m playwright install chromium && echo playwright > $@; fi
 	test -s $@
+
+# nginx for tests/test_balancer.py (the balancer compose.yaml runs): Debian's package where
+# apt is available; without it that test skips and says why.
+.cache/nginx:
+	mkdir -p .cache
+	PATH="$$PATH:/usr/sbin"; command -v nginx >/dev/null || ! command -v apt-get >/dev/null \
+		|| { apt="$$(test "$$(id -u)" = 0 || echo sudo) apt-get -q"; $$apt install -y nginx-light \
+			|| { $$apt update && $$apt install -y nginx-light; }; } >/dev/null 2>&1 \
+		|| echo "nginx-light could not be installed: the balancer test will skip"
+	PATH="$$PATH:/usr/sbin" command -v nginx > $@ || true
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .ruff_cache

@@ -8,6 +8,8 @@ is the same `BackMsg` a browser sends (a rerun with the widget states) and the s
     canvas = session.element("bidi_component")          # the drawing canvas
     reply = await session.set_json(canvas, {...})        # as a stroke's mouse-up does
     reply.metric("Prediction")                           # '7'
+
+`Conversation` is the protocol alone (requests out, frames in), for other transports.
 """
 
 from __future__ import annotations
@@ -48,15 +50,64 @@ class Run:
         return [p.element.exception.message for p in self.of_type("exception")]
 
 
-class Session:
-    """One Streamlit session over one websocket; `open` runs the first page load."""
+class Conversation:
+    """The protocol of one session, without its transport: the widget values this "browser"
+    has set, the rerun request it sends, and the run the server's frames add up to.
+    `Session` carries it over asyncio; `bench/locustfile.py` over a blocking socket."""
 
-    def __init__(self, socket, page: str):
-        self.socket = socket
+    def __init__(self, page: str):
         self.page = page
         self.page_script_hash = ""
         self.widgets: dict[str, WidgetState] = {}  # the values this "browser" has set
         self.last = Run()
+        self._running = Run()
+
+    def element(self, kind: str) -> Placed:
+        """The first element of this type in the last run."""
+        found = self.last.of_type(kind)
+        if not found:
+            raise LookupError(f"no {kind} element on the page")
+        return found[0]
+
+    def set_json_value(self, placed: Placed, value: dict) -> str:
+        """Set a JSON-valued widget (a custom component's state); return the fragment to rerun."""
+        widget_id = getattr(placed.element, placed.element.WhichOneof("type")).id
+        self.widgets[widget_id] = WidgetState(id=widget_id, json_value=json.dumps(value))
+        return placed.fragment_id
+
+    def rerun_request(self, fragment_id: str = "") -> bytes:
+        """The `BackMsg` asking for a rerun with the current widget values."""
+        message = BackMsg()
+        state = message.rerun_script
+        state.query_string = ""
+        state.page_name = self.page
+        state.page_script_hash = self.page_script_hash
+        state.fragment_id = fragment_id
+        state.widget_states.widgets.extend(self.widgets.values())
+        self._running = Run()
+        return message.SerializeToString()
+
+    def receive(self, frame: bytes) -> Run | None:
+        """Take one `ForwardMsg`; return the run it finishes, if it does."""
+        message = ForwardMsg()
+        message.ParseFromString(frame)
+        kind = message.WhichOneof("type")
+        if kind == "new_session":
+            self.page_script_hash = message.new_session.page_script_hash
+        elif kind == "delta" and message.delta.WhichOneof("type") == "new_element":
+            self._running.elements.append(Placed(message.delta.new_element, message.delta.fragment_id))
+        elif kind == "script_finished":
+            self.last = self._running
+            return self.last
+        return None
+
+
+class Session(Conversation):
+    """One Streamlit session over one websocket; `open` runs the first page load."""
+
+    def __init__(self, socket, page: str):
+        super().__init__(page)
+        self.socket = socket
 
     @classmethod
     async def open(cls, url: str, page: str = "") -> Session:
@@ -73,42 +124,14 @@ class Session:
     async def close(self) -> None:
         await self.socket.close()
 
-    def element(self, kind: str) -> Placed:
-        """The first element of this type in the last run."""
-        found = self.last.of_type(kind)
-        if not found:
-            raise LookupError(f"no {kind} element on the page")
-        return found[0]
-
     async def set_json(self, placed: Placed, value: dict) -> Run:
-        """Set a JSON-valued widget (a custom component's state) and rerun its fragment."""
-        widget_id = getattr(placed.element, placed.element.WhichOneof("type")).id
-        self.widgets[widget_id] = WidgetState(id=widget_id, json_value=json.dumps(value))
-        return await self.rerun(fragment_id=placed.fragment_id)
+        """Set a JSON-valued widget and rerun its fragment, as a stroke's mouse-up does."""
+        return await self.rerun(fragment_id=self.set_json_value(placed, value))
 
     async def rerun(self, fragment_id: str = "") -> Run:
         """Ask for a rerun with the current widget values; return what it drew."""
-        message = BackMsg()
-        state = message.rerun_script
-        state.query_string = ""
-        state.page_name = self.page
-        state.page_script_hash = self.page_script_hash
-        state.fragment_id = fragment_id
-        state.widget_states.widgets.extend(self.widgets.values())
-        await self.socket.send(message.SerializeToString())
-        self.last = await self._until_finished()
-        return self.last
-
-    async def _until_finished(self) -> Run:
-        run = Run()
+        await self.socket.send(self.rerun_request(fragment_id))
         async for frame in self.socket:
-            message = ForwardMsg()
-            message.ParseFromString(frame)
-            kind = message.WhichOneof("type")
-            if kind == "new_session":
-                self.page_script_hash = message.new_session.page_script_hash
-            elif kind == "delta" and message.delta.WhichOneof("type") == "new_element":
-                run.elements.append(Placed(message.delta.new_element, message.delta.fragment_id))
-            elif kind == "script_finished":
+            if (run := self.receive(frame)) is not None:
                 return run
         raise ConnectionError("the server closed the session")

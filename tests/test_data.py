@@ -77,13 +77,28 @@ def test_npz_with_wrong_shapes_is_refused(tmp_path, arrays):
         data._read_npz(bad)
 
 
-def test_labels_outside_0_9_are_refused(tmp_path, arrays):
-    y = arrays["y_test"].copy()
-    y[0] = 11
-    bad = tmp_path / "labels.npz"
-    np.savez(bad, **{**arrays, "y_test": y})
-    with pytest.raises(data.MnistError, match="labels outside 0-9"):
+@pytest.mark.parametrize("key, change", [("y_test", "one label"), ("x_train", "all-zero images")])
+def test_a_well_formed_file_with_other_contents_is_refused(tmp_path, arrays, key, change):
+    a = arrays[key].copy()
+    if change == "one label":
+        a[0] = (a[0] + 1) % 10
+    else:
+        a[:] = 0
+    bad = tmp_path / "other.npz"
+    np.savez(bad, **{**arrays, key: a})
+    with pytest.raises(data.MnistError, match=f"other.npz: {key} is not MNIST's"):
         data._read_npz(bad)
+
+
+def test_a_failed_cache_write_leaves_no_partial_file(tmp_path, arrays, monkeypatch):
+    monkeypatch.setenv("DNNLAB_CACHE", str(tmp_path / "cache"))
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(data.np, "savez", disk_full)
+    data._save_cache(arrays)  # a cache is a convenience: no error, and nothing left over
+    assert list((tmp_path / "cache").iterdir()) == []
 
 
 def test_environment_variable_source_is_used_first(tmp_path, arrays, monkeypatch):

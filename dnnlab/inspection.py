@@ -1,22 +1,22 @@
-"""A look inside a network: its layer table, weights, activations and tuning.
+"""A look inside a network: its layer table, weights, tuning and dead units.
 
 What a neurophysiologist would record from a brain, recorded from a Keras model: the
-receptive fields of the first layer (its weights), the responses of every layer to one
-image (its activations), and each unit's mean response to each digit class over the
-test set (its tuning). Plain numbers here; `dnnlab.charts` draws them.
+receptive fields of the first layer (its weights), each unit's mean response to each
+digit class over the test set (its tuning), and the units that never fire at all.
+Plain numbers here, from `dnnlab.probes` (which also gives one image's activations);
+`dnnlab.charts` draws them.
 """
 
 from __future__ import annotations
 
-import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
-from dnnlab.architectures import ModelSpec, num_classes, prepare_inputs, summary_rows
+from dnnlab.architectures import num_classes, prepare_inputs, summary_rows
+from dnnlab.probes import Probe
 
-# Layers whose outputs are "units" a neurophysiologist would record from.
-UNIT_LAYERS = frozenset({"Conv2D", "Dense"})
 INPUT_SOURCES = frozenset({"index", "class", "drawing"})
 TUNING_BATCH = 1000
 
@@ -76,73 +76,7 @@ def conv_filters(model) -> list[tuple[str, np.ndarray]]:
     ]
 
 
-# --- activations for one input --------------------------------------------------------
-
-
-class Probe:
-    """A model with a twin that returns every layer's output, built once per model.
-
-    `activations(x)` calls the functional probe directly (no `predict` for one sample);
-    `unit_means(x)` returns, for every Conv2D/Dense layer, each unit's response with
-    feature maps averaged over space, inside one traced TensorFlow graph.
-    """
-
-    __slots__ = ("model", "spec", "layers", "_probe", "_means", "_means_fn", "_lock")
-
-    def __init__(self, model, spec: ModelSpec):
-        import keras
-
-        self.model = model
-        self.spec = spec
-        self.layers = list(model.layers)
-        inputs = model.inputs[0]
-        self._probe = keras.Model(inputs, [layer.output for layer in self.layers])
-        unit_outputs = []
-        for layer in self.unit_layers:
-            out = layer.output
-            unit_outputs.append(keras.ops.mean(out, axis=(1, 2)) if len(out.shape) == 4 else out)
-        self._means = keras.Model(inputs, unit_outputs)
-        self._means_fn = None
-        self._lock = threading.Lock()
-
-    @property
-    def unit_layers(self) -> list:
-        return [layer for layer in self.layers if type(layer).__name__ in UNIT_LAYERS]
-
-    def activations(self, images28: np.ndarray) -> list[tuple[str, str, np.ndarray]]:
-        """(name, type, output without the batch axis) of every layer, for one 28×28 image."""
-        x = prepare_inputs(self.spec, np.asarray(images28, dtype=np.float32)[np.newaxis])
-        outputs = self._probe(x, training=False)
-        return [
-            (layer.name, type(layer).__name__, out.numpy()[0])
-            for layer, out in zip(self.layers, outputs, strict=True)
-        ]
-
-    def unit_means(self, x: np.ndarray) -> list[np.ndarray]:
-        """Per-unit responses (batch, units) of every Conv2D/Dense layer for prepared inputs.
-
-        A convolutional graph is compiled with XLA, which runs these small convolutions
-        2-10 times faster on a CPU than TensorFlow's own kernels (compiling costs more than
-        it saves for an MLP); a plain graph is the fallback.
-        """
-        with self._lock:
-            if self._means_fn is None:
-                self._means_fn = self._compile(jit=self.spec.is_conv)
-            try:
-                outputs = self._means_fn(x)
-            except Exception:  # XLA unavailable on this platform: the plain graph
-                self._means_fn = self._compile(jit=False)
-                outputs = self._means_fn(x)
-        return [o.numpy() for o in outputs]
-
-    def _compile(self, jit: bool):
-        import tensorflow as tf
-
-        return tf.function(
-            lambda batch: self._means(batch, training=False),
-            input_signature=[tf.TensorSpec((None, *self.spec.input_shape), tf.float32)],
-            jit_compile=jit,
-        )
+# --- which image to show ------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -179,7 +113,19 @@ class InputChoice:
         return np.asarray(x_test[i], dtype=np.float32), f"test image #{i} (a {int(y_test[i])})"
 
 
-# --- tuning curves --------------------------------------------------------------------
+# --- tuning curves and dead units -------------------------------------------------------
+
+
+def _responses(probe: Probe, images: np.ndarray, batch_size: int) -> Iterator[tuple[slice, list, list]]:
+    """(which images, means, peaks) of every unit layer, batch by batch (see
+    `Probe.unit_responses`). The last batch is padded: one batch shape, one compiled graph."""
+    for start in range(0, len(images), batch_size):
+        x = prepare_inputs(probe.spec, images[start : start + batch_size])
+        n = len(x)
+        if n < batch_size:
+            x = np.concatenate([x, np.zeros((batch_size - n, *x.shape[1:]), x.dtype)])
+        means, peaks = probe.unit_responses(x)
+        yield slice(start, start + n), [m[:n] for m in means], [p[:n] for p in peaks]
 
 
 def tuning_matrices(
@@ -195,15 +141,43 @@ def tuning_matrices(
     if counts.min() == 0:
         raise ValueError(f"every digit class needs at least one image; counts are {counts.tolist()}")
     sums = None
-    for start in range(0, len(images), batch_size):
-        x = prepare_inputs(probe.spec, images[start : start + batch_size])
-        n = len(x)
-        if n < batch_size:  # pad the last batch: one batch shape, one compiled graph
-            x = np.concatenate([x, np.zeros((batch_size - n, *x.shape[1:]), x.dtype)])
-        onehot = np.eye(num_classes)[labels[start : start + n]]  # (n, 10)
-        batch_sums = [onehot.T @ r[:n].astype(np.float64) for r in probe.unit_means(x)]  # (10, units)
+    for batch, means, _ in _responses(probe, images, batch_size):
+        onehot = np.eye(num_classes)[labels[batch]]  # (n, 10)
+        batch_sums = [onehot.T @ m.astype(np.float64) for m in means]  # (10, units)
         sums = batch_sums if sums is None else [s + b for s, b in zip(sums, batch_sums, strict=True)]
     return {
         layer.name: (s / counts[:, None]).T.astype(np.float32)
         for layer, s in zip(probe.unit_layers, sums, strict=True)
     }
+
+
+def dead_units(probe: Probe, images: np.ndarray, batch_size: int = TUNING_BATCH) -> dict[str, list[int]]:
+    """The hidden units (or channels) that never fire: output exactly 0 for every image,
+    everywhere in its feature map. {lesionable layer name: their indices}, every layer listed.
+
+    Run on the training set: such a unit (a ReLU whose weighted sum is never positive)
+    carries nothing onward, so silencing it changes nothing.
+    """
+    peak = None
+    for _, _, peaks in _responses(probe, images, batch_size):
+        batch_peak = [p.max(axis=0) for p in peaks]
+        peak = (
+            batch_peak if peak is None else [np.maximum(a, b) for a, b in zip(peak, batch_peak, strict=True)]
+        )
+    found = {layer.name: p for layer, p in zip(probe.unit_layers, peak or [], strict=True)}
+    return {name: np.flatnonzero(found[name] == 0).tolist() for name in probe.lesionable}
+
+
+def dead_units_text(dead: dict[str, list[int]], images: int) -> str:
+    """One line for the page: which units never fire on `images` digits, or that none is dead."""
+    found = {layer: units for layer, units in dead.items() if units}
+    if not found:
+        return f"Every hidden unit fires on some of the {images:,} training digits: no dead units."
+    parts = [
+        f"{layer}: unit{'s' if len(units) > 1 else ''} {', '.join(map(str, units))}"
+        for layer, units in found.items()
+    ]
+    return (
+        f"Dead units, which never fire on any of the {images:,} training digits (silencing them "
+        f"changes nothing): {'; '.join(parts)}."
+    )

@@ -1,12 +1,14 @@
-"""Unit tests of dnnlab.inspection: the layer table, weights, activations and tuning."""
+"""Unit tests of dnnlab.inspection and dnnlab.probes: layer table, weights, activations, tuning,
+dead units."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from dnnlab import charts, inspection
+from dnnlab import charts, errors, inspection
 from dnnlab.architectures import PRESETS, ModelSpec, build_model, prepare_inputs, preset_spec
+from dnnlab.probes import Probe
 
 
 @pytest.fixture(scope="module")
@@ -17,7 +19,7 @@ def models():
 
 @pytest.fixture(scope="module")
 def probes(models):
-    return {name: inspection.Probe(m, preset_spec(name)) for name, m in models.items()}
+    return {name: Probe(m, preset_spec(name)) for name, m in models.items()}
 
 
 @pytest.mark.parametrize(("name", "total"), [("mlp-raw", 13_002), ("mlp-relu", 13_002), ("cnn", 2_674)])
@@ -150,11 +152,11 @@ def test_every_part_works_for_other_specs(spec, small_mnist):
     _, (x_test, y_test) = small_mnist
     model = build_model(spec)
     assert inspection.summary_table(model)["Param #"].sum() == model.count_params()
-    svg = charts.diagram_svg(model)
+    svg = charts.diagram_svg(model, spec)
     assert all(f">{layer.name}<" in svg for layer in model.layers)
     pictures = charts.weight_pictures(model)
     assert len(pictures) == max(1, len(spec.conv_filters))
-    probe = inspection.Probe(model, spec)
+    probe = Probe(model, spec)
     acts = probe.activations(x_test[0])
     expected = model(prepare_inputs(spec, x_test[:1]), training=False).numpy()[0]
     np.testing.assert_allclose(acts[-1][2], expected, rtol=1e-5, atol=1e-6)
@@ -162,3 +164,25 @@ def test_every_part_works_for_other_specs(spec, small_mnist):
     matrices = inspection.tuning_matrices(probe, x_test[:500], y_test[:500], batch_size=200)
     widths = list(spec.conv_filters) + list(spec.dense_units) + [10]
     assert [m.shape for m in matrices.values()] == [(w, 10) for w in widths]
+
+
+def test_dead_units_are_the_ones_that_never_fire_and_silencing_them_changes_nothing(small_mnist):
+    (x_train, _), (x_test, _) = small_mnist
+    spec = ModelSpec(activation="relu", conv_filters=(8,), dense_units=(16,))
+    model = build_model(spec)
+    conv, dense = model.layers[0], model.layers[3]  # Conv2D, MaxPooling2D, Flatten, Dense, Dense
+    assert inspection.dead_units(Probe(model, spec), x_train) == {conv.name: [], dense.name: []}
+    # A ReLU whose bias outweighs anything its inputs can add is never positive.
+    conv.bias.assign(np.where(np.arange(8) == 6, -1e4, 0.0).astype("float32"))
+    dense.bias.assign(np.where(np.isin(np.arange(16), [2, 9]), -1e4, 0.0).astype("float32"))
+    probe = Probe(model, spec)
+    dead = inspection.dead_units(probe, x_train, batch_size=700)
+    assert dead == {conv.name: [6], dense.name: [2, 9]}
+    intact = errors.predict(model, spec, x_test[:300])
+    silenced = errors.predict(
+        model, spec, x_test[:300], masks={dense.name: np.where(np.isin(np.arange(16), [2, 9]), 0, 1)}
+    )
+    np.testing.assert_array_equal(silenced, intact)
+    text = inspection.dead_units_text(dead, len(x_train))
+    assert f"{conv.name}: unit 6;" in text and f"{dense.name}: units 2, 9." in text and "2,000" in text
+    assert "no dead units" in inspection.dead_units_text({"dense": []}, 10)

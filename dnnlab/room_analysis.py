@@ -12,8 +12,8 @@ import pandas as pd
 from PIL import Image
 
 from dnnlab import inference
-from dnnlab.analysis import confusion_matrix
 from dnnlab.architectures import ModelSpec
+from dnnlab.errors import confusion_matrix
 from dnnlab.room import TALK_NETWORKS, Drawing, NetworkReading
 
 

@@ -1,150 +1,22 @@
-"""Network specifications, the talk's four presets, and the Keras models they build.
+"""The Keras models a `ModelSpec` builds, written the keras-io way, and their inputs.
 
-A `ModelSpec` is plain data (frozen, hashable, JSON-friendly): the Train page builds
-one from its widgets, the registry saves it beside the weights, and `build_model`
-turns it into a Keras model written the keras-io way.
+A `ModelSpec` is plain data (see `dnnlab.config`, which also holds the talk's presets):
+the Train page builds one from its widgets, the registry saves it beside the weights,
+and `build_model` turns it into a Keras model.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, field
-
 import numpy as np
+
+# Re-exported: most code reads a spec next to the model it builds.
+from dnnlab.config import PRESETS as PRESETS
+from dnnlab.config import ModelSpec as ModelSpec
+from dnnlab.config import preset_of as preset_of
+from dnnlab.config import preset_spec as preset_spec
 
 num_classes = 10
 image_shape = (28, 28)
-
-ACTIVATIONS = frozenset({"linear", "relu", "tanh", "sigmoid"})
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """What a network looks like and how its input is scaled.
-
-    An empty `conv_filters` makes a multi-layer perceptron on the 784 flattened pixels;
-    otherwise the image keeps its 28×28×1 shape and passes through Conv2D + MaxPooling2D
-    blocks before the dense layers.
-    """
-
-    rescale: bool = True
-    activation: str = "relu"
-    dense_units: tuple[int, ...] = (16, 16)
-    conv_filters: tuple[int, ...] = ()
-    kernel_size: int = 3
-    pool_size: int = 2
-    # The talk's "things to consider" when scaling up.
-    dropout: float = 0.0
-    batch_norm: bool = False
-    l2: float = 0.0
-    augment: bool = False
-
-    def __post_init__(self):
-        # Tuples keep the spec hashable even when built from JSON lists.
-        object.__setattr__(self, "dense_units", tuple(int(u) for u in self.dense_units))
-        object.__setattr__(self, "conv_filters", tuple(int(f) for f in self.conv_filters))
-        if self.activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, not {self.activation!r}")
-        if any(u < 1 or u > 4096 for u in self.dense_units):
-            raise ValueError(f"dense_units must be between 1 and 4096, got {self.dense_units}")
-        if any(f < 1 or f > 256 for f in self.conv_filters):
-            raise ValueError(f"conv_filters must be between 1 and 256, got {self.conv_filters}")
-        if len(self.conv_filters) > 3:
-            raise ValueError("at most 3 convolution blocks fit a 28×28 image")
-        if self.kernel_size not in (3, 5):
-            raise ValueError(f"kernel_size must be 3 or 5, not {self.kernel_size}")
-        if self.pool_size not in (1, 2):
-            raise ValueError(f"pool_size must be 1 (no pooling) or 2, not {self.pool_size}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), not {self.dropout}")
-        if not 0.0 <= self.l2 <= 1.0:
-            raise ValueError(f"l2 must be in [0, 1], not {self.l2}")
-        side = 28
-        for _ in self.conv_filters:
-            side = (side - self.kernel_size + 1) // self.pool_size
-            if side < 1:
-                raise ValueError("too many convolution blocks for this kernel and pooling size")
-
-    @property
-    def is_conv(self) -> bool:
-        return bool(self.conv_filters)
-
-    @property
-    def input_shape(self) -> tuple[int, ...]:
-        return (28, 28, 1) if self.is_conv else (784,)
-
-    def to_dict(self) -> dict:
-        d = dataclasses.asdict(self)
-        d["dense_units"] = list(self.dense_units)
-        d["conv_filters"] = list(self.conv_filters)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> ModelSpec:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(d) - known
-        if unknown:
-            raise ValueError(f"unknown spec fields {sorted(unknown)}; known: {sorted(known)}")
-        return cls(**d)
-
-
-@dataclass(frozen=True)
-class Preset:
-    name: str
-    title: str
-    spec: ModelSpec
-    talk_accuracy: float
-    description: str = field(default="", compare=False)
-
-
-PRESETS: dict[str, Preset] = {
-    p.name: p
-    for p in [
-        Preset(
-            "mlp-raw",
-            "MLP, raw pixels",
-            ModelSpec(rescale=False, activation="linear"),
-            0.87,
-            "784 → 16 → 16 → 10 on raw 0-255 pixels, no activation function.",
-        ),
-        Preset(
-            "mlp-rescaled",
-            "MLP, rescaled pixels",
-            ModelSpec(rescale=True, activation="linear"),
-            0.93,
-            "The same network on pixels rescaled to 0-1.",
-        ),
-        Preset(
-            "mlp-relu",
-            "MLP with ReLU",
-            ModelSpec(rescale=True, activation="relu"),
-            0.96,
-            "The same with a ReLU non-linearity on both hidden layers.",
-        ),
-        Preset(
-            "cnn",
-            "Small CNN",
-            # The talk's CNN has no activation on its convolutions: max pooling is its
-            # only non-linearity (its training log fits this network, not a ReLU one).
-            ModelSpec(rescale=True, activation="linear", dense_units=(), conv_filters=(8, 8)),
-            0.98,
-            "Two linear 3×3 convolutions with 8 filters, each followed by 2×2 max pooling.",
-        ),
-    ]
-}
-
-
-def preset_spec(name: str) -> ModelSpec:
-    """The spec of a preset, or a ValueError listing the presets."""
-    try:
-        return PRESETS[name].spec
-    except KeyError:
-        raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}") from None
-
-
-def preset_of(spec: ModelSpec) -> str | None:
-    """The preset name a spec equals, if any."""
-    return next((p.name for p in PRESETS.values() if p.spec == spec), None)
 
 
 def scale_pixels(spec: ModelSpec, pixels: np.ndarray) -> np.ndarray:
@@ -256,17 +128,15 @@ def summary_rows(model) -> list[dict]:
 
 
 def summary_text(model) -> str:
-    """The layer table as plain text, in the columns Keras prints."""
-    rows = summary_rows(model)
-    lines = [f"{'Layer (type)':<34}{'Output Shape':<24}{'Param #':>10}", "─" * 68]
-    for r in rows:
-        lines.append(f"{r['layer'] + ' (' + r['type'] + ')':<34}{r['output_shape']:<24}{r['params']:>10,}")
-    total = model.count_params()
-    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
-    lines += [
-        "─" * 68,
-        f"Total params: {total:,}",
-        f"Trainable params: {trainable:,}",
-        f"Non-trainable params: {total - trainable:,}",
-    ]
-    return "\n".join(lines)
+    """`model.summary()` as the talk shows it, with the input layer's row first.
+
+    A Sequential model's own summary leaves the input out; the same layers seen as a
+    functional model list it, as the talk's Keras did: `input_layer (InputLayer)`,
+    `(None, 28, 28, 1)`, 0 params.
+    """
+    import keras
+
+    lines: list[str] = []
+    view = keras.Model(model.inputs, model.outputs, name=model.name)
+    view.summary(print_fn=lambda line, line_break=True: lines.append(line))
+    return "".join(lines).rstrip("\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dnnlab.architectures import ModelSpec, layer_plan, preset_of
+from dnnlab.config import MNIST_TRAIN_IMAGES
 
 _TEMPLATE = '''"""{title}, trained on MNIST with Keras.
 
@@ -30,7 +31,7 @@ if os.environ.get("DNNLAB_MNIST", "").endswith(".npz"):
         x_test, y_test = data["x_test"], data["y_test"]
 else:
     (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
-
+{subset}
 {prepare}
 # The network
 model = keras.Sequential(
@@ -105,6 +106,7 @@ def keras_code(
     learning_rate: float = 0.001,
     validation_split: float = 0.0,
     seed: int = 0,
+    train_images: int = MNIST_TRAIN_IMAGES,
     filename: str = "train_mnist.py",
 ) -> str:
     """A runnable script that builds and trains exactly this spec."""
@@ -119,6 +121,10 @@ def keras_code(
         learning_rate=float(learning_rate),
         validation_split=float(validation_split),
         seed=int(seed),
+        subset=""
+        if train_images >= MNIST_TRAIN_IMAGES
+        else f"\n# Train on the first {train_images:,} images only\n"
+        f"x_train, y_train = x_train[:{int(train_images)}], y_train[:{int(train_images)}]\n",
         prepare=_prepare_lines(spec),
         layers="\n".join(layers),
     )

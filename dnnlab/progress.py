@@ -1,7 +1,8 @@
 """A Keras callback that reports training progress as plain data and honours a stop event.
 
-It knows nothing of Streamlit: the Train page runs training in a thread and reads the
-`Progress` records this callback hands to `on_progress`.
+It knows nothing of Streamlit: it runs in the training process (`dnnlab.worker`), which
+sends each `Progress` record it hands to `on_progress` back to the server, where the
+Train page reads them from the job.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import keras
 
 @dataclass(frozen=True)
 class Progress:
-    """One report: `kind` is "batch" (throttled) or "epoch" (every epoch end)."""
+    """One report: `kind` is "batch" (throttled, and where a stop ended an epoch early) or
+    "epoch" (a completed epoch's end, with its validation figures)."""
 
     kind: str
     step: int  # batches done since training began
@@ -41,6 +43,23 @@ class Progress:
     def seconds_left(self) -> float:
         done = self.fraction_done
         return self.elapsed * (1 - done) / done if done > 0 else math.inf
+
+
+def format_seconds(seconds: float) -> str:
+    """`75.2` → `'1:15'`; infinity → `'—'`."""
+    if not math.isfinite(seconds):
+        return "—"
+    seconds = int(round(seconds))
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def status_text(latest: Progress, running: bool) -> str:
+    """The progress bar's line: where training is, how fast, and how long is left
+    (while it runs; once it has ended, how far it got)."""
+    where = f"Epoch {latest.epoch}/{latest.epochs} · step {latest.step:,} · {latest.samples_per_second:,.0f} samples/s"
+    if running:
+        return f"{where} · {format_seconds(latest.seconds_left)} left"
+    return f"{where} · {latest.fraction_done:.0%} of the planned steps"
 
 
 class ProgressCallback(keras.callbacks.Callback):
@@ -97,11 +116,16 @@ class ProgressCallback(keras.callbacks.Callback):
         logs = logs or {}
         now = time.perf_counter()
         self.epoch_seconds.append(now - self.epoch_started)
-        if not self.stopped:
+        if self.stopped:
+            # Stopped mid-epoch: report where it stopped, not a full epoch (a part-epoch's
+            # loss drawn at the epoch's end made the curve jump).
+            kind, batch = "batch", self.step - (self.epoch - 1) * self.batches_per_epoch
+        else:
             self.epochs_completed = epoch + 1
             self.step = self.epoch * self.batches_per_epoch
+            kind, batch = "epoch", self.batches_per_epoch
         if self.on_progress is not None:
-            self._report("epoch", self.batches_per_epoch, logs, now)
+            self._report(kind, batch, logs, now)
 
     def _report(self, kind: str, batch: int, logs: dict, now: float):
         elapsed = now - self.started

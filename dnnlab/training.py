@@ -5,39 +5,18 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from dnnlab.architectures import ModelSpec, build_model, compile_model, prepare_inputs
+from dnnlab.config import MNIST_TRAIN_IMAGES, HyperParams
 from dnnlab.progress import Progress, ProgressCallback
 
 # Batches run per call into TensorFlow: per-batch Python overhead dominates these small
 # networks (an MLP epoch takes 6 s at 1 and 1.2 s at 16 on a 2-core machine).
 STEPS_PER_EXECUTION = 16
 EVAL_BATCH_SIZE = 1000  # fixed, so re-evaluating a saved model gives the same figures
-
-
-@dataclass(frozen=True)
-class HyperParams:
-    epochs: int = 10
-    batch_size: int = 32
-    learning_rate: float = 0.001
-    seed: int = 0
-    validation_split: float = 0.0
-
-    def __post_init__(self):
-        if not 1 <= self.epochs <= 200:
-            raise ValueError(f"epochs must be between 1 and 200, not {self.epochs}")
-        if not 1 <= self.batch_size <= 8192:
-            raise ValueError(f"batch_size must be between 1 and 8192, not {self.batch_size}")
-        if not 0 < self.learning_rate <= 1:
-            raise ValueError(f"learning_rate must be in (0, 1], not {self.learning_rate}")
-        if not 0 <= self.validation_split < 0.5:
-            raise ValueError(f"validation_split must be in [0, 0.5), not {self.validation_split}")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 @dataclass
@@ -125,13 +104,15 @@ def train(
     learning_rate: float = 0.001,
     seed: int = 0,
     validation_split: float = 0.0,
+    train_images: int = MNIST_TRAIN_IMAGES,
     on_progress: Callable[[Progress], None] | None = None,
     stop_event: threading.Event | None = None,
     strategy=None,
     evaluate_test: bool = True,
     steps_per_execution: int = STEPS_PER_EXECUTION,
 ) -> TrainResult:
-    """Train `spec` on `data` (as `load_mnist()` returns it) and evaluate on the test set.
+    """Train `spec` on the first `train_images` training images of `data` (as
+    `load_mnist()` returns it) and evaluate on the whole test set.
 
     `on_progress` receives a `Progress` about every batch (throttled) and at each epoch
     end; setting `stop_event` stops training at the end of the current execution step
@@ -142,8 +123,9 @@ def train(
     """
     import keras
 
-    hyper = HyperParams(epochs, batch_size, learning_rate, seed, validation_split)
+    hyper = HyperParams(epochs, batch_size, learning_rate, seed, validation_split, train_images)
     (x_train, y_train), (x_test, y_test) = data
+    x_train, y_train = x_train[:train_images], y_train[:train_images]
     keras.utils.set_random_seed(seed)
     if strategy is None:
         model = compile_model(build_model(spec), learning_rate, steps_per_execution)

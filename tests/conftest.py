@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -57,15 +54,6 @@ def models_dir(tmp_path, monkeypatch):
     return folder
 
 
-def copy_shipped(folder: Path, names) -> Path:
-    """Copy shipped models (one folder each: `model.keras` + `meta.json`) into `folder`."""
-    import shutil
-
-    for name in names:
-        shutil.copytree(ROOT / "models" / name, folder / name)
-    return folder
-
-
 def elements(at, *kinds: str) -> list:
     """Every element of these proto types in an AppTest tree (charts have no accessor)."""
     found = []
@@ -82,58 +70,19 @@ def elements(at, *kinds: str) -> list:
 
 # --- the real app in a real browser ------------------------------------------------
 
-# The flags this machine's closed network needs, kept with the benchmarks that use them too.
-from bench.draw_latency import CHROMIUM_FLAGS  # noqa: E402
+from tests.support import CHROMIUM_FLAGS, copy_shipped, log_tail, start_streamlit  # noqa: E402
+
+SERVER_LOGS: list[Path] = []  # the logs of the servers the session-wide fixtures started
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_streamlit(
-    env_overrides: dict | None = None,
-    timeout: float = 60.0,
-    *,
-    port: int | None = None,
-    extra_args: list[str] | None = None,
-):
-    """Start `streamlit run app.py` on a free port; return (process, base url)."""
-    port = port or _free_port()
-    env = {**os.environ, **(env_overrides or {})}
-    args = extra_args or ["--server.headless", "true", "--browser.gatherUsageStats", "false"]
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(ROOT / "app.py"),
-            "--server.port",
-            str(port),
-            "--server.fileWatcherType",
-            "none",
-            *args,
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"streamlit exited: {process.stdout.read().decode()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
-                if r.status == 200:
-                    return process, url
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError(f"streamlit did not answer /_stcore/health within {timeout} s")
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test that used the served app shows the tail of the server's log."""
+    report = yield
+    if report.failed and call.when == "call" and "app_server" in getattr(item, "fixturenames", ()):
+        for path in SERVER_LOGS:
+            report.sections.append((f"streamlit log {path} (tail)", log_tail(path)))
+    return report
 
 
 @pytest.fixture(scope="session")
@@ -142,7 +91,11 @@ def app_server(tmp_path_factory):
     from dnnlab.architectures import PRESETS
 
     folder = copy_shipped(tmp_path_factory.mktemp("served-models"), PRESETS)
-    process, url = start_streamlit({"DNNLAB_MODELS": str(folder), "DNNLAB_TRAIN_LIMIT": "2000"})
+    log_path = tmp_path_factory.mktemp("served-log") / "streamlit.log"
+    process, url = start_streamlit(
+        {"DNNLAB_MODELS": str(folder), "DNNLAB_TRAIN_LIMIT": "2000"}, log_path=log_path
+    )
+    SERVER_LOGS.append(log_path)
     yield url
     process.terminate()
     try:

@@ -1,8 +1,59 @@
 """The talk's four networks and the spec that builds them."""
 
+import keras
+import numpy as np
 import pytest
+from keras import layers
 
-from dnnlab.architectures import PRESETS, ModelSpec, build_model, preset_of, preset_spec, summary_text
+from dnnlab.architectures import (
+    PRESETS,
+    ModelSpec,
+    build_model,
+    prepare_inputs,
+    preset_of,
+    preset_spec,
+    summary_text,
+)
+
+# The talk's four models, as its slides write them (see the README's "The talk").
+TALK_MODELS = {
+    "mlp-raw": lambda: [keras.Input(shape=(784,)), layers.Dense(16), layers.Dense(16),
+                        layers.Dense(10, activation="softmax")],
+    "mlp-rescaled": lambda: [keras.Input(shape=(784,)), layers.Dense(16), layers.Dense(16),
+                             layers.Dense(10, activation="softmax")],
+    "mlp-relu": lambda: [keras.Input(shape=(784,)), layers.Dense(16, activation="relu"),
+                         layers.Dense(16, activation="relu"), layers.Dense(10, activation="softmax")],
+    "cnn": lambda: [keras.Input(shape=(28, 28, 1)), layers.Conv2D(8, kernel_size=(3, 3)),
+                    layers.MaxPooling2D(pool_size=(2, 2)), layers.Conv2D(8, kernel_size=(3, 3)),
+                    layers.MaxPooling2D(pool_size=(2, 2)), layers.Flatten(),
+                    layers.Dense(10, activation="softmax")],
+}  # fmt: skip
+TALK_RESCALES = {"mlp-raw": False, "mlp-rescaled": True, "mlp-relu": True, "cnn": True}
+COMPARED = ("units", "filters", "kernel_size", "strides", "padding", "pool_size", "activation", "use_bias")
+
+
+def layer_by_layer(model) -> list[dict]:
+    """Each layer's type and the configuration that shapes what it computes."""
+    return [
+        {"type": type(layer).__name__, **{k: v for k, v in layer.get_config().items() if k in COMPARED}}
+        for layer in model.layers
+    ]
+
+
+@pytest.mark.parametrize("name", list(TALK_MODELS))
+def test_presets_are_the_talks_networks_layer_by_layer(name):
+    ours, talk = build_model(preset_spec(name)), keras.Sequential(TALK_MODELS[name]())
+    assert layer_by_layer(ours) == layer_by_layer(talk)
+    assert ours.input_shape == talk.input_shape
+
+
+@pytest.mark.parametrize("name", list(TALK_MODELS))
+def test_presets_prepare_pixels_as_the_talk_does(name):
+    pixels = np.random.default_rng(0).integers(0, 256, size=(3, 28, 28), dtype=np.uint8)
+    talk = pixels.astype("float32") / 255 if TALK_RESCALES[name] else pixels.astype("float32")
+    spec = preset_spec(name)
+    np.testing.assert_array_equal(prepare_inputs(spec, pixels), talk.reshape((-1, *spec.input_shape)))
+
 
 TALK_PARAMS = {"mlp-raw": 13_002, "mlp-rescaled": 13_002, "mlp-relu": 13_002, "cnn": 2_674}
 
@@ -18,10 +69,21 @@ def test_cnn_output_shapes_match_the_talks_summary():
     assert shapes == [(26, 26, 8), (13, 13, 8), (11, 11, 8), (5, 5, 8), (200,), (10,)]
 
 
-def test_summary_text_has_keras_columns_and_totals():
+def test_the_summary_is_the_talks_with_its_input_row():
+    keras.backend.clear_session()  # layer names count from 0 again, as in a fresh script
     text = summary_text(build_model(preset_spec("cnn")))
     assert "Layer (type)" in text and "Output Shape" in text and "Param #" in text
-    assert "(None, 13, 13, 8)" in text
+    rows = [line.strip("│ ").split("│") for line in text.splitlines() if line.startswith("│")]
+    table = [(name.strip(), shape.strip(), params.strip()) for name, shape, params in rows]
+    assert table == [
+        ("input_layer (InputLayer)", "(None, 28, 28, 1)", "0"),
+        ("conv2d (Conv2D)", "(None, 26, 26, 8)", "80"),
+        ("max_pooling2d (MaxPooling2D)", "(None, 13, 13, 8)", "0"),
+        ("conv2d_1 (Conv2D)", "(None, 11, 11, 8)", "584"),
+        ("max_pooling2d_1 (MaxPooling2D)", "(None, 5, 5, 8)", "0"),
+        ("flatten (Flatten)", "(None, 200)", "0"),
+        ("dense (Dense)", "(None, 10)", "2,010"),
+    ]
     assert "Total params: 2,674" in text and "Non-trainable params: 0" in text
 
 
@@ -43,11 +105,11 @@ def test_spec_round_trips_through_a_dict():
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"activation": "swish"}, "activation must be one of"),
+        ({"activation": "swish"}, "activation='swish' is not one of linear, relu, sigmoid, tanh"),
         ({"dense_units": (0,)}, "dense_units"),
         ({"dropout": 1.5}, "dropout"),
         ({"conv_filters": (8, 8, 8), "pool_size": 2, "kernel_size": 5}, "too many convolution blocks"),
-        ({"kernel_size": 4}, "kernel_size must be 3 or 5"),
+        ({"kernel_size": 4}, "kernel_size=4 is not one of 3, 5"),
     ],
 )
 def test_invalid_specs_say_what_is_allowed(kwargs, message):

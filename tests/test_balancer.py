@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import ROOT, _free_port, copy_shipped, start_streamlit
+from tests.support import ROOT, copy_shipped, free_port, start_streamlit
 
 TEMPLATE = ROOT / "deploy" / "nginx" / "dnnlab.conf.template"
 NGINX = shutil.which("nginx", path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin"]))
@@ -97,7 +97,7 @@ class Hall:
 
 def start_nginx(folder: Path, upstreams: list[str]) -> tuple[subprocess.Popen, str, Path]:
     """Debian's nginx on a free loopback port, in the foreground, all files in `folder`."""
-    port = _free_port()
+    port = free_port()
     access_log = folder / "access.log"
     site = folder / "dnnlab.conf"
     site.write_text(

@@ -9,7 +9,7 @@ from importlib import metadata
 
 import pytest
 
-from tests.conftest import ROOT, _free_port, start_streamlit
+from tests.support import ROOT, free_port, start_streamlit
 
 DOCKERFILE = ROOT / "Dockerfile"
 
@@ -75,7 +75,7 @@ def container_like_server():
     command = _exec_form(next(args for word, args in instructions() if word == "CMD"))
     assert command[:4] == ["python", "-m", "streamlit", "run"]
     assert "--server.headless=true" in command and "--browser.gatherUsageStats=false" in command
-    port = _free_port()
+    port = free_port()
     flags = [f for f in command[5:] if not f.startswith(("--server.port", "--server.address"))]
     process, url = start_streamlit(port=port, extra_args=flags + ["--server.address=127.0.0.1"])
     yield port

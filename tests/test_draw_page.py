@@ -11,8 +11,8 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from app_pages import canvas
-from bench.draw_latency import digit_paths, render
 from tests.conftest import copy_shipped, elements
+from tests.support import digit_paths, render
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = str(ROOT / "app_pages" / "draw.py")

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import io
-import statistics
-import time
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from bench.draw_latency import digit_paths, render
 from dnnlab import inference, registry
 from dnnlab.architectures import ModelSpec
+from tests.support import digit_paths, render
 
 SHIPPED = ("cnn", "mlp-relu")
 
@@ -169,18 +167,12 @@ def test_upscaled_mnist_digits_are_read_as_well_as_the_originals(shipped, name):
     assert prepared >= direct - 0.02, f"{name}: {prepared:.1%} vs {direct:.1%} on the originals"
 
 
-def test_predict_is_fast(shipped):
-    """280×280 RGBA → ten probabilities; the 5 ms budget is checked by bench, this catches regressions."""
+def test_predict_gives_ten_probabilities(shipped):
+    """280×280 RGBA → ten probabilities (how fast: `bench/draw_latency.py`)."""
     model, spec = shipped["cnn"]
-    image = render(digit_paths(2))
-    probabilities = inference.predict(model, spec, image)
+    probabilities = inference.predict(model, spec, render(digit_paths(2)))
     assert probabilities.shape == (10,) and probabilities.sum() == pytest.approx(1.0, abs=1e-4)
-    times = []
-    for _ in range(30):
-        start = time.perf_counter()
-        inference.predict(model, spec, image)
-        times.append(time.perf_counter() - start)
-    assert statistics.median(times) < 0.025, f"median {statistics.median(times) * 1000:.1f} ms"
+    assert probabilities.argmax() == 2
 
 
 # --- uploads ------------------------------------------------------------------------

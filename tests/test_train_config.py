@@ -1,14 +1,17 @@
-"""The Train form's config and its URL: one table drives parsing and writing."""
+"""The Train form's config and its URL: one table drives parsing, writing, widgets, bounds."""
 
 import dataclasses
 import doctest
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
-from dnnlab import train_config
-from dnnlab.architectures import PRESETS, ModelSpec
-from dnnlab.train_config import BY_KEY, SETTINGS, TrainConfig
-from dnnlab.training import HyperParams
+from dnnlab import config as config_module
+from dnnlab.config import BY_KEY, PRESETS, SETTINGS, WIDGETS, HyperParams, ModelSpec, TrainConfig
+
+ROOT = Path(__file__).resolve().parent.parent
 
 CUSTOM = TrainConfig(
     ModelSpec(
@@ -23,8 +26,70 @@ CUSTOM = TrainConfig(
         l2=0.0003,
         augment=True,
     ),
-    HyperParams(epochs=3, batch_size=64, learning_rate=0.003, seed=7, validation_split=0.1),
+    HyperParams(
+        epochs=3, batch_size=64, learning_rate=0.003, seed=7, validation_split=0.1, train_images=10_000
+    ),
 )
+
+
+def test_reading_a_config_loads_neither_keras_nor_tensorflow():
+    code = (
+        "import sys; import dnnlab.config; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('keras', 'tensorflow')))"
+    )
+    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("setting", SETTINGS, ids=lambda s: s.key)
+def test_the_dataclasses_refuse_what_the_table_refuses(setting):
+    """One set of bounds: a value just outside the form's range is refused by the dataclass
+    too, and the range's ends are accepted."""
+    cls = ModelSpec if setting.part == "spec" else HyperParams
+    base = PRESETS["cnn"].spec if setting.field in ("conv_filters", "kernel_size", "pool_size") else cls()
+    if setting.kind == "ints":
+        cases = {(int(setting.low),): True, (int(setting.high),): True, (int(setting.high) + 1,): False,
+                 (int(setting.low) - 1,): False, (1,) * setting.max_items: True, (1,) * (setting.max_items + 1): False}  # fmt: skip
+    elif setting.kind in ("int", "float"):
+        tiny = 1 if setting.kind == "int" else 1e-9
+        cases = {setting.low: True, setting.high: True, setting.low - tiny: False, setting.high + tiny: False}
+    elif setting.kind == "choice":
+        cases = {**dict.fromkeys(setting.choices, True), "nonsense": False, 4: False}
+    else:
+        cases = {True: True, False: True}
+    for value, allowed in cases.items():
+        if setting.field == "conv_filters" and len(value) > 2:
+            base = dataclasses.replace(base, pool_size=1)  # three pooled blocks do not fit 28×28
+        if allowed:
+            dataclasses.replace(base, **{setting.field: value})
+            assert setting.parse(setting.format(value)) == value
+        else:
+            with pytest.raises(ValueError, match=setting.field):
+                dataclasses.replace(base, **{setting.field: value})
+
+
+def test_every_setting_names_its_widget_and_the_widget_shows_the_value():
+    values = CUSTOM.values()
+    for s in SETTINGS:
+        assert s.widget in WIDGETS and s.label
+        kwargs = s.widget_kwargs(values[s.field])
+        if s.widget == "radio":
+            shown = kwargs["options"][kwargs["index"]]
+            assert shown == values[s.field]
+            assert len({kwargs["format_func"](c) for c in s.choices}) == len(s.choices)
+        else:
+            shown = kwargs["value"]
+        assert s.from_widget(shown) == values[s.field], s.key
+        if s.widget in ("number_input", "slider"):
+            assert (kwargs["min_value"], kwargs["max_value"]) == (s.low, s.high)
+    assert BY_KEY["pool"].widget_kwargs(1)["format_func"](1) == "none"
+    assert BY_KEY["images"].widget_kwargs(60_000)["format_func"](60_000) == "all 60k"
+
+
+def test_presentation_mode_in_the_url_is_not_a_training_setting():
+    config, messages = TrainConfig.from_query({"preset": "cnn", "present": "1"})
+    assert messages == [] and config == TrainConfig().with_preset("cnn")
 
 
 def test_the_table_covers_every_field_once():
@@ -69,7 +134,8 @@ def test_every_setting_parses_what_it_writes():
     "key, text, fragment",
     [
         ("epochs", "abc", "not a whole number"),
-        ("epochs", "0", "outside 1-100"),
+        ("epochs", "0", "outside 1-200"),
+        ("images", "500", "not one of 1000, 10000, 60000"),
         ("lr", "fast", "not a number"),
         ("act", "softmax", "not one of linear, relu, sigmoid, tanh"),
         ("conv", "8,x", "whole numbers separated by commas"),
@@ -108,7 +174,7 @@ def test_repeated_parameters_use_the_last_value():
 
 def test_widget_values_and_train_kwargs():
     s = BY_KEY["dense"]
-    assert s.to_widget((16, 16)) == "16, 16"
+    assert s.widget_kwargs((16, 16))["value"] == "16, 16"
     assert s.from_widget("16, 16") == (16, 16)
     with pytest.raises(ValueError, match="dense"):
         s.from_widget("sixteen")
@@ -119,6 +185,7 @@ def test_widget_values_and_train_kwargs():
         "learning_rate": 0.003,
         "seed": 7,
         "validation_split": 0.1,
+        "train_images": 10_000,
     }
     with pytest.raises(ValueError, match="unknown settings"):
         TrainConfig.from_values({"epoch": 3})
@@ -127,4 +194,4 @@ def test_widget_values_and_train_kwargs():
 
 
 def test_module_examples():
-    assert doctest.testmod(train_config).failed == 0
+    assert doctest.testmod(config_module).failed == 0

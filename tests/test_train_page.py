@@ -1,10 +1,12 @@
 """The Train page in Streamlit's AppTest: form and URL, training, stop, save."""
 
+import re
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dnnlab.config import BY_FIELD
 from dnnlab.jobs import State
 
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "train.py")
@@ -35,24 +37,67 @@ def metrics(at: AppTest) -> dict:
     return {m.label: m.value for m in at.metric}
 
 
+def field(at: AppTest, name: str):
+    """The sidebar widget of a config field, found by the label the table gives it."""
+    setting = BY_FIELD[name]
+    (widget,) = [w for w in getattr(at.sidebar, setting.widget) if w.label == setting.label]
+    return widget
+
+
+def shown(elements) -> str:
+    """The text of markdown elements as a reader sees it (escaped punctuation unescaped)."""
+    return " ".join(re.sub(r"\\(.)", r"\1", e.value) for e in elements)
+
+
 def test_url_fills_the_form_and_the_form_writes_the_url(page):
     page.query_params["preset"] = "cnn"
     page.query_params["epochs"] = "3"
     page.run()
     assert not page.exception
-    assert page.text_input(key="train_conv_filters").value == "8, 8"
-    assert page.text_input(key="train_dense_units").value == ""
-    assert page.number_input(key="train_epochs").value == 3
+    assert field(page, "conv_filters").value == "8, 8"
+    assert field(page, "dense_units").value == ""
+    assert field(page, "epochs").value == 3
     assert page.button(key="train_preset_cnn").proto.type == "primary"
 
-    page.number_input(key="train_epochs").set_value(2).run()
+    field(page, "epochs").set_value(2).run()
     assert dict(page.query_params) == {"preset": "cnn", "epochs": "2"}
     page.button(key="train_preset_mlp-raw").click().run()
-    assert page.toggle(key="train_rescale").value is False
-    assert page.radio(key="train_activation").value == "linear"
-    assert page.text_input(key="train_dense_units").value == "16, 16"
-    assert page.number_input(key="train_epochs").value == 2  # presets change the network only
+    assert field(page, "rescale").value is False
+    assert field(page, "activation").value == "linear"
+    assert field(page, "dense_units").value == "16, 16"
+    assert field(page, "epochs").value == 2  # presets change the network only
     assert dict(page.query_params) == {"preset": "mlp-raw", "epochs": "2"}
+
+
+def test_a_preset_changes_the_network_and_every_widget_shows_the_config(page):
+    page.query_params["batch"] = "64"
+    page.run()
+    page.button(key="train_preset_cnn").click().run()
+    assert not page.exception
+    assert field(page, "conv_filters").value == "8, 8" and field(page, "activation").value == "linear"
+    assert field(page, "batch_size").value == 64 and field(page, "learning_rate").value == 0.001
+    assert field(page, "pool_size").value == 2 and field(page, "train_images").value == 60_000
+    field(page, "batch_size").set_value(32).run()
+    assert dict(page.query_params) == {"preset": "cnn"}
+
+
+def test_presentation_mode_in_the_url_warns_nothing(page):
+    page.query_params["present"] = "1"
+    page.query_params["preset"] = "mlp-raw"
+    page.run()
+    assert not page.exception and not page.warning
+    assert dict(page.query_params) == {"present": "1", "preset": "mlp-raw"}
+
+
+def test_the_training_set_size_is_in_the_url_and_reaches_training(page, monkeypatch):
+    monkeypatch.setenv("DNNLAB_TRAIN_LIMIT", "2000")  # the lecturer's cap, above the form's 1k
+    page.query_params.update({"preset": "mlp-relu", "epochs": "1", "images": "1000"})
+    page.run()
+    assert field(page, "train_images").value == 1000
+    job = train_and_wait(page)
+    assert job.state is State.DONE and job.result.hyper.train_images == 1000
+    assert job.progress()[-1].batches_per_epoch == 32  # ⌈1,000 / 32⌉, not ⌈2,000 / 32⌉
+    assert "x_train, y_train = x_train[:1000], y_train[:1000]" in page.code[1].value
 
 
 def test_invalid_url_values_fall_back_with_a_message(page):
@@ -60,18 +105,18 @@ def test_invalid_url_values_fall_back_with_a_message(page):
     page.query_params["act"] = "softmax"
     page.run()
     assert not page.exception
-    warnings = " ".join(w.value for w in page.warning)
+    warnings = shown(page.warning)
     assert "epochs='many'" in warnings and "act='softmax'" in warnings
-    assert page.number_input(key="train_epochs").value == 10
-    assert page.radio(key="train_activation").value == "relu"
+    assert field(page, "epochs").value == 10
+    assert field(page, "activation").value == "relu"
     assert any("DNNLAB_TRAIN_LIMIT=1000" in c.value for c in page.caption)
 
 
 def test_an_invalid_layer_list_blocks_training(page):
     page.run()
-    page.text_input(key="train_dense_units").input("16, lots").run()
+    field(page, "dense_units").input("16, lots").run()
     assert not page.exception
-    assert any("dense" in e.value and "16, lots" in e.value for e in page.sidebar.error)
+    assert "dense" in shown(page.sidebar.error) and "16, lots" in shown(page.sidebar.error)
     assert page.button(key="train_start").disabled
 
 
@@ -88,24 +133,28 @@ def test_train_shows_scores_code_and_saves(page, models_dir):
     )
     assert "Test loss" in shown and "Training time" in shown
     assert len(page.get("vega_lite_chart")) == 2
-    layers = page.dataframe[0].value
-    assert list(layers["params"]) == [12560, 272, 170]
-    code = page.code[0].value
+    summary, code = (c.value for c in page.code)
+    assert re.findall(r"\((?:Input|Dense)\w*\)\s*│[^│]*│\s*([\d,]+)", summary) == [
+        "0",
+        "12,560",
+        "272",
+        "170",
+    ]
     assert "layers.Dense(16, activation='relu')" in code and "epochs = 1" in code
     assert page.get("download_button")
 
     name_box = page.text_input(key="train_save_name")
     assert name_box.value == "mlp-relu-1-epoch"
     page.button(key="train_save").click().run()
-    assert any("mlp-relu-1-epoch" in s.value for s in page.success)
+    assert "mlp-relu-1-epoch" in shown(page.success)
     assert sorted(p.name for p in models_dir.iterdir()) == ["mlp-relu-1-epoch.json", "mlp-relu-1-epoch.keras"]
 
     # A clash or a bad name says so and keeps the trained model.
     page.button(key="train_save").click().run()
-    assert any("already exists" in e.value for e in page.error)
+    assert "already exists" in shown(page.error)
     page.text_input(key="train_save_name").input("bad name!").run()
     page.button(key="train_save").click().run()
-    assert any("invalid model name" in e.value for e in page.error)
+    assert "invalid model name" in shown(page.error)
     assert page.session_state["train_job"] is job
     assert len(list(models_dir.iterdir())) == 2
 
@@ -125,7 +174,9 @@ def test_stop_then_discard_and_train_again(page, models_dir):
     assert job.wait(30)
     assert job.state is State.STOPPED and job.result.epochs_completed < 100
     page.run()
-    assert any("Stopped after" in w.value for w in page.warning)
+    assert "Stopped after" in shown(page.warning)
+    (bar,) = page.get("progress")  # where it stopped, not a full bar with "0:00 left"
+    assert bar.proto.value < 100 and "left" not in bar.proto.text
     assert "Test accuracy" in metrics(page)
 
     page.button(key="train_discard").click().run()
@@ -133,7 +184,7 @@ def test_stop_then_discard_and_train_again(page, models_dir):
     assert "Test accuracy" not in metrics(page)
     assert list(models_dir.iterdir()) == []  # nothing half-written
 
-    page.number_input(key="train_epochs").set_value(1).run()
+    field(page, "epochs").set_value(1).run()
     again = train_and_wait(page)
     assert again is not job and again.state is State.DONE
     assert again.progress()[0].epoch == 1 and len(again.progress()) < len(job.progress())

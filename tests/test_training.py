@@ -46,6 +46,19 @@ def test_stop_event_stops_within_one_batch(small_mnist):
     assert result.stopped and result.epochs_completed == 0
     assert reports[-1].step <= stopped_at[0] + 1
     assert len(result.history["loss"]) == 1  # the interrupted epoch still reports its loss
+    # ... but not as a full epoch: the last report is where training stopped.
+    assert [p.kind for p in reports] == ["batch"] * len(reports)
+    assert reports[-1].batch == reports[-1].step < reports[-1].batches_per_epoch
+    assert reports[-1].fraction_done < 1 / 3
+
+
+def test_training_set_size_takes_the_first_images(small_mnist):
+    reports = []
+    result = train(
+        preset_spec("mlp-relu"), small_mnist, epochs=1, train_images=1000, on_progress=reports.append
+    )
+    assert reports[-1].kind == "epoch" and reports[-1].batches_per_epoch == 32  # ⌈1,000 / 32⌉
+    assert result.hyper.train_images == 1000 and result.epochs_completed == 1
 
 
 def test_same_seed_gives_the_same_result(small_mnist):

@@ -10,16 +10,18 @@ Chromium: `bench/load.py --sessions 0` trains the CNN from the Train page, start
 by the master (or the single local process) when the test starts.
 
     locust -f bench/locustfile.py --headless --host http://127.0.0.1:8501 \\
-        --users 20 --spawn-rate 2 --run-time 60s [--lecturer-epochs 2] [--watch-pid PID]
+        --users 20 --spawn-rate 2 --run-time 60s [--lecturer-epochs 2] [--watch-pids PID,...]
 
 Prints, beside Locust's own table: errors, drawing sent → prediction received (median,
 p95, max; overall and while the lecturer's training ran), digits read right, and with
-`--watch-pid` (a server on this machine) the peak memory of the server and its children.
+`--watch-pids` (servers on this machine) their CPU per drawing once every student is seated,
+and the peak memory of each server and its children (the training process).
 """
 
 from __future__ import annotations
 
 import itertools
+import os
 import re
 import subprocess
 import sys
@@ -50,7 +52,9 @@ def _arguments(parser):
     parser.add_argument(
         "--lecturer-epochs", type=int, default=2, help="CNN epochs the lecturer trains (0: none)"
     )
-    parser.add_argument("--watch-pid", type=int, default=0, help="a local server's pid: report its memory")
+    parser.add_argument(
+        "--watch-pids", default="", help="local servers' pids, comma-separated: report their CPU and memory"
+    )
 
 
 class Student(User):
@@ -121,14 +125,40 @@ class Student(User):
             )
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes (not their children, e.g. the trainer)."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of stat
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def watched(environment) -> list[int]:
+    return [int(pid) for pid in environment.parsed_options.watch_pids.split(",") if pid]
+
+
+@events.init.add_listener
+def _environment(environment, **_):
+    lecture["environment"] = environment
+
+
+@events.spawning_complete.add_listener
+def _steady_state_begins(**_):
+    """From here every student is seated: the server's CPU per drawing is measured over this span."""
+    environment = lecture["environment"]
+    if not isinstance(environment.runner, WorkerRunner) and watched(environment):
+        lecture["steady"] = [(time.time(), cpu_seconds(watched(environment)))]
+
+
 @events.test_start.add_listener
 def _lecturer_starts(environment, **_):
     options = environment.parsed_options
     if isinstance(environment.runner, WorkerRunner) or not options:
         return
-    if options.watch_pid:
-        lecture["watch"] = MemoryWatch(options.watch_pid)
-        lecture["watch"].start()
+    lecture["watches"] = [MemoryWatch(pid) for pid in watched(environment)]
+    for watch in lecture["watches"]:
+        watch.start()
     if not options.lecturer_epochs:
         return
     lecture["process"] = subprocess.Popen(
@@ -142,6 +172,8 @@ def _lecturer_starts(environment, **_):
 
 @events.test_stop.add_listener
 def _lecturer_stops(environment, **_):
+    if "steady" in lecture:
+        lecture["steady"].append((time.time(), cpu_seconds(watched(environment))))
     process = lecture.get("process")
     if process is not None:
         try:
@@ -168,12 +200,20 @@ def _report(environment, **_):
     for line in lecture.get("output", "").splitlines():
         if line.startswith(("lecturer:", "errors:")):
             print(f"lecturer's run: {line}")
-    if watch := lecture.get("watch"):
+    if len(lecture.get("steady", [])) == 2:
+        (begin, cpu_begin), (end, cpu_end) = lecture["steady"]
+        served = sum(begin <= t <= end for t, _, _, _ in readings)
+        print(
+            f"servers' CPU once all students were seated: {cpu_end - cpu_begin:.1f} s in {end - begin:.0f} s "
+            f"({(cpu_end - cpu_begin) / (end - begin):.0%} of one core), {served} drawings: "
+            f"{1000 * (cpu_end - cpu_begin) / max(1, served):.1f} ms of CPU per drawing"
+        )
+    for watch in lecture.get("watches", []):
         watch.running = False
         peaks = dict(watch.peaks)
         server = peaks.pop(watch.pid, 0)
         print(
-            f"memory: server RSS peak {server / 2**30:.2f} GB; "
+            f"memory of server {watch.pid}: RSS peak {server / 2**30:.2f} GB; "
             + "".join(f"child {pid} RSS peak {peak / 2**30:.2f} GB; " for pid, peak in peaks.items())
             + f"together RSS peak {watch.peak / 2**30:.2f} GB, PSS peak {watch.pss_peak / 2**30:.2f} GB"
         )

@@ -8,12 +8,22 @@ from playwright.sync_api import expect
 pytestmark = pytest.mark.browser
 
 TRAINING = 180_000  # ms: generous, the 2-core machine may be busy
+PROJECTOR = {"width": 1280, "height": 720}
+WALL = {"width": 1920, "height": 1080}
+
+# Every element inside a metric whose text is wider than its box: what a reader sees cut short.
+TRUNCATED_JS = """
+(metrics) => metrics.flatMap((metric) =>
+  [metric, ...metric.querySelectorAll('*')]
+    .filter((el) => el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflow !== 'visible')
+    .map((el) => el.innerText))
+"""
 
 
 def open_train(page, url: str, query: str = ""):
     """The Train page is the app's default page, at `/`."""
     page.goto(f"{url}/{query}")
-    expect(page.get_by_role("button", name="Train", exact=True)).to_be_visible(timeout=60_000)
+    expect(train_button(page)).to_be_visible(timeout=60_000)
     return page.get_by_test_id("stSidebar")
 
 
@@ -39,6 +49,13 @@ def accuracy_of(page) -> float:
     return float(value.strip().rstrip("%")) / 100
 
 
+def new_page(browser, viewport: dict):
+    context = browser.new_context(viewport=viewport)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    return context, page
+
+
 def test_pick_a_preset_and_train_one_epoch(app_page, app_server):
     page = app_page
     sidebar = open_train(page, app_server)
@@ -61,7 +78,50 @@ def test_pick_a_preset_and_train_one_epoch(app_page, app_server):
     expect(page.get_by_text("Epoch 1/1")).to_be_visible()
     expect(page.get_by_role("button", name="Download .py")).to_be_visible(timeout=30_000)
     expect(page.get_by_text("layers.Dense(16, activation='relu')")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("input_layer (InputLayer)")).to_be_visible()
     expect(page.get_by_text("Waiting for the trainer")).to_have_count(0)
+
+
+def test_a_preset_clicked_while_the_page_loads_shows_the_config_train_uses(browser, app_server):
+    """Issue 11 #12: a preset clicked before the number inputs had mounted left them showing
+    their minimum (Batch size 1) while Train would use 32."""
+    context, page = new_page(browser, WALL)
+    try:
+        page.goto(app_server)  # no waiting for the script to finish: click as soon as it can be
+        sidebar = page.get_by_test_id("stSidebar")
+        sidebar.get_by_role("button", name="cnn", exact=True).click(timeout=60_000)
+        settle(page, sidebar, "cnn")
+        expect(sidebar.get_by_label("Batch size")).to_have_value("32")
+        expect(sidebar.get_by_label("Epochs")).to_have_value("10")
+        expect(sidebar.get_by_label("Learning rate")).to_have_value("0.001")
+        expect(sidebar.get_by_role("textbox", name="Convolution filters")).to_have_value("8, 8")
+        expect(page).to_have_url(re.compile(r"\?preset=cnn$"))
+    finally:
+        context.close()
+
+
+def test_presenting_at_1280_shows_the_results_whole(browser, app_server):
+    """Issue 11 #5 and #6: presentation mode on a 1280×720 projector: no warning about the
+    `present` key, and no metric value cut short ("9…", "+1.2 points vs …")."""
+    context, page = new_page(browser, PROJECTOR)
+    try:
+        sidebar = open_train(page, app_server, "?present=1&preset=mlp-raw&epochs=1")
+        settle(page, sidebar, "mlp-raw")
+        expect(page.get_by_text("ignored unknown setting")).to_have_count(0)
+        train_button(page).click()
+        expect(metric(page, "Test accuracy")).to_be_visible(timeout=TRAINING)
+        train_button(page).click()  # the second run's accuracy carries its difference to the first
+        expect(metric(page, "Test accuracy").get_by_test_id("stMetricDelta")).to_contain_text(
+            "points", timeout=TRAINING
+        )
+        expect(page.get_by_test_id("stMetric")).to_have_count(4)
+        assert page.eval_on_selector_all('[data-testid="stMetric"]', TRUNCATED_JS) == []
+        assert re.fullmatch(
+            r"\d{1,3}\.\d\d%", metric(page, "Test accuracy").get_by_test_id("stMetricValue").inner_text()
+        )
+        expect(page).to_have_url(re.compile(r"present=1"))
+    finally:
+        context.close()
 
 
 def test_rescaling_the_input_raises_the_accuracy(app_page, app_server):
@@ -76,7 +136,7 @@ def test_rescaling_the_input_raises_the_accuracy(app_page, app_server):
     expect(page).to_have_url(re.compile(r"preset=mlp-rescaled"))
     settle(page, sidebar, "mlp-rescaled")
     train_button(page).click()
-    jump = metric(page, "Test accuracy").filter(has_text="vs previous run")
+    jump = metric(page, "Test accuracy").filter(has_text="points")
     expect(jump).to_be_visible(timeout=TRAINING)
     rescaled = accuracy_of(page)
     assert rescaled > raw, (raw, rescaled)
@@ -84,10 +144,9 @@ def test_rescaling_the_input_raises_the_accuracy(app_page, app_server):
 
 
 def test_a_second_session_waits_for_the_trainer(browser, app_server):
-    first_context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    second_context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    first_context, first = new_page(browser, WALL)
+    second_context, second = new_page(browser, WALL)
     try:
-        first, second = first_context.new_page(), second_context.new_page()
         # The URL sets the form: a bookmark of "CNN, 100 epochs".
         sidebar = open_train(first, app_server, "?preset=cnn&epochs=100")
         expect(sidebar.get_by_label("Epochs")).to_have_value("100")
@@ -95,6 +154,12 @@ def test_a_second_session_waits_for_the_trainer(browser, app_server):
         settle(first, sidebar, "cnn")
         train_button(first).click()
         expect(first.get_by_text(re.compile(r"Epoch \d+/100"))).to_be_visible(timeout=TRAINING)
+        # What the room sees while it trains: a big "accuracy now" and a tall chart.
+        now = metric(first, "Training accuracy now").get_by_test_id("stMetricValue")
+        expect(now).to_have_text(re.compile(r"\d{1,3}\.\d%"))
+        plot = first.get_by_test_id("stVegaLiteChart").first.locator("canvas, svg").first
+        expect(plot).to_be_visible()
+        assert plot.bounding_box()["height"] >= 400
 
         settle(second, open_train(second, app_server, "?preset=mlp-relu&epochs=1"), "mlp-relu")
         train_button(second).click()
@@ -105,6 +170,9 @@ def test_a_second_session_waits_for_the_trainer(browser, app_server):
         first.get_by_role("button", name="Stop", exact=True).click()
         expect(first.get_by_text("Stopped after")).to_be_visible(timeout=TRAINING)
         expect(metric(first, "Test accuracy")).to_be_visible()
+        # Issue 11 #10: the bar says how far it got, not 100% with "0:00 left".
+        expect(first.get_by_text("of the planned steps")).to_be_visible()
+        expect(first.get_by_text("0:00 left")).to_have_count(0)
         expect(metric(second, "Test accuracy")).to_be_visible(timeout=TRAINING)
         expect(second.get_by_text("Waiting for the trainer")).to_have_count(0)
     finally:

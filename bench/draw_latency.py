@@ -79,8 +79,9 @@ def start_server(models: Path | None = None, timeout: float = 90.0):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     folder = Path(tempfile.mkdtemp(prefix="dnnlab-bench-models-"))
-    for f in (models or ROOT / "models").glob("*"):
-        shutil.copy(f, folder / f.name)
+    for model in (models or ROOT / "models").iterdir():  # one folder per model
+        if model.is_dir():
+            shutil.copytree(model, folder / model.name)
     env = {**os.environ, "DNNLAB_MODELS": str(folder)}
     command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port)]
     command += ["--server.headless", "true", "--browser.gatherUsageStats", "false"]

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import io
 import os
 import statistics
@@ -35,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from draw_latency import CHROMIUM_FLAGS, digit_paths, percentile, render, start_server  # noqa: E402
 from streamlit_client import Session  # noqa: E402
+from streamlit_client import canvas_state as png_state  # noqa: E402
 
 
 class MemoryWatch(threading.Thread):
@@ -83,13 +83,12 @@ class MemoryWatch(threading.Thread):
 
 
 def canvas_state(digit: int) -> dict:
-    """What the drawing canvas sends at mouse-up: its image as a PNG data URL."""
+    """What the drawing canvas sends at mouse-up for this digit."""
     from PIL import Image
 
     buffer = io.BytesIO()
     Image.fromarray(render(digit_paths(digit))).save(buffer, format="PNG")
-    url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
-    return {"drawing": {"raw": {"objects": [], "background": "#000000"}, "data": url}, "backgroundFit": None}
+    return png_state(buffer.getvalue())
 
 
 class Hall:

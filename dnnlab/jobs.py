@@ -4,9 +4,14 @@ A `Job` follows one `TrainConfig` in a plain `threading.Thread` that knows nothi
 Streamlit: it has `WORKER` (a separate, lower-priority process, see `dnnlab.worker`)
 train the model, relaying `on_progress=...` and `stop_event=...`, and appends each
 `Progress` to a buffer the Train page reads. The machine has two cores, so the
-process-wide `TRAINER` lets one job train at a time; the others wait their turn, in
-order. A job nobody looks at any more (its browser session closed) gives its place up
-after `HEARTBEAT_TIMEOUT` seconds: the page calls `job.touch()` whenever it polls.
+process-wide `TRAINER` is the one place that lets one job train at a time; the others
+wait their turn, in order. A job nobody looks at any more (its browser session closed)
+gives its place up after `HEARTBEAT_TIMEOUT` seconds: the page calls `job.touch()`
+whenever it polls.
+
+A shared server bounds what one student can ask of it (`dnnlab.limits`, set by the
+lecturer): the size of a network, how long a job trains, how many unfinished jobs one
+session may have.
 """
 
 from __future__ import annotations
@@ -14,20 +19,18 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-import os
 import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable
 from enum import StrEnum
 
-from dnnlab import training
+from dnnlab import limits
+from dnnlab.config import ModelSpec, TrainConfig
 from dnnlab.progress import Progress
-from dnnlab.train_config import TrainConfig
 from dnnlab.worker import Worker
 
 HEARTBEAT_TIMEOUT = 30.0  # seconds without a poll before a job counts as abandoned
-LIMIT_ENV = "DNNLAB_TRAIN_LIMIT"
 
 
 class State(StrEnum):
@@ -35,7 +38,7 @@ class State(StrEnum):
     RUNNING = "running"
     TESTING = "testing"  # training has ended; scoring the model on the test set
     DONE = "done"
-    STOPPED = "stopped"  # the user pressed Stop: the model so far is kept
+    STOPPED = "stopped"  # the user pressed Stop (or the time limit came): the model so far is kept
     CANCELLED = "cancelled"  # stopped before it began, or abandoned by its session
     FAILED = "failed"
 
@@ -44,32 +47,42 @@ FINISHED = frozenset({State.DONE, State.STOPPED, State.CANCELLED, State.FAILED})
 _ids = itertools.count(1)
 
 
+class JobRefused(ValueError):
+    """A job the server's limits do not allow; the message says which and what to do."""
+
+
 class Job:
     """One training run: its config, progress so far, and result once finished."""
 
     def __init__(
         self,
         config: TrainConfig,
-        data,
+        limit: int | None = None,
         *,
         train_fn: Callable | None = None,
-        evaluate_fn: Callable = training.evaluate,
         alive: Callable[[], bool] | None = None,
         heartbeat_timeout: float = HEARTBEAT_TIMEOUT,
+        owner: object = None,
+        max_seconds: float | None = None,
     ):
-        """`alive`, if given, is asked whether the owning session still exists; while it
+        """`limit`: train and test on the first `limit` images (None: all).
+        `alive`, if given, is asked whether the owning session still exists; while it
         answers True the job counts as watched even when nobody polls it. `train_fn`
-        has `training.train`'s signature; by default the shared training process."""
+        has `Worker.train`'s signature; by default the shared training process.
+        `owner` (a session id) counts against `DNNLAB_MAX_QUEUED`; `max_seconds` stops
+        training that has run longer (default `DNNLAB_MAX_JOB_MINUTES`)."""
         self.id = next(_ids)
         self.config = config
-        self.data = data
+        self.limit = limit
         self.train_fn = train_fn or WORKER.train
-        self.evaluate_fn = evaluate_fn
         self.alive = alive
         self.heartbeat_timeout = heartbeat_timeout
+        self.owner = owner
+        self.max_seconds = limits.current().max_job_seconds if max_seconds is None else max_seconds
         self.stop_event = threading.Event()
-        self.result: training.TrainResult | None = None
+        self.result = None  # a `training.TrainResult` once trained
         self.error: str | None = None
+        self.note: str | None = None  # why the server stopped it, if it did
         self.submitted = time.monotonic()
         self.started: float | None = None
         self.trained: float | None = None  # when training ended (before the test set)
@@ -137,6 +150,16 @@ class Job:
         if self.abandoned():
             self._abandoned = True
             self.stop_event.set()
+        if time.monotonic() - self.started > self.max_seconds and not self.stop_event.is_set():
+            self.note = (
+                f"stopped at the server's limit of {self.max_seconds / 60:g} minutes per job "
+                "(DNNLAB_MAX_JOB_MINUTES)"
+            )
+            self.stop_event.set()
+
+    def _on_testing(self) -> None:
+        self.trained = time.monotonic()
+        self._state = State.TESTING
 
     def _run(self) -> None:
         trainer = self._trainer
@@ -147,22 +170,18 @@ class Job:
             try:
                 self.started = time.monotonic()
                 self._state = State.RUNNING
-                spec = self.config.spec
                 result = self.train_fn(
-                    spec,
-                    self.data,
+                    self.config.spec,
+                    self.limit,
                     **self.config.train_kwargs(),
                     on_progress=self._on_progress,
+                    on_testing=self._on_testing,
                     stop_event=self.stop_event,
-                    evaluate_test=False,
                 )
-                self.trained = time.monotonic()
+                self.trained = self.trained or time.monotonic()
                 if self._abandoned:
                     self._finish(State.CANCELLED)
                     return
-                self._state = State.TESTING
-                (_, _), (x_test, y_test) = self.data
-                result.test_loss, result.test_accuracy = self.evaluate_fn(result.model, spec, x_test, y_test)
                 self.result = result
                 self._finish(State.STOPPED if result.stopped or self.stop_event.is_set() else State.DONE)
             finally:
@@ -191,8 +210,20 @@ class Trainer:
         self._running: Job | None = None
 
     def submit(self, job: Job) -> Job:
-        """Queue a job and start its thread; it trains when every job before it is done."""
+        """Queue a job and start its thread; it trains when every job before it is done.
+
+        Raises `JobRefused` if its owner already has `DNNLAB_MAX_QUEUED` unfinished jobs.
+        """
+        cap = limits.current().max_queued
         with self._cond:
+            if job.owner is not None:
+                mine = [j for j in [self._running, *self._queue] if j is not None and j.owner == job.owner]
+                if len(mine) >= cap:
+                    raise JobRefused(
+                        f"you already have {len(mine)} unfinished training job{'s' if len(mine) > 1 else ''} "
+                        f"(the server allows {cap} per browser session, DNNLAB_MAX_QUEUED): "
+                        "stop it or wait for it to finish"
+                    )
             job._trainer = self
             self._queue.append(job)
         threading.Thread(target=job._run, name=f"dnnlab-train-{job.id}", daemon=True).start()
@@ -243,34 +274,22 @@ def warm_up() -> None:
     WORKER.start()
 
 
-def start(config: TrainConfig, data, **job_kwargs) -> Job:
-    """Queue a job on the process-wide trainer."""
-    return TRAINER.submit(Job(config, data, **job_kwargs))
+def check_size(spec: ModelSpec) -> int:
+    """The network's parameter count, or `JobRefused` if it is over `DNNLAB_MAX_PARAMS`."""
+    cap = limits.current().max_params
+    count = limits.parameters(spec)
+    if count > cap:
+        raise JobRefused(
+            f"this network has {count:,} parameters, over the server's limit of {cap:,} "
+            "(DNNLAB_MAX_PARAMS): use fewer or narrower layers, or pooling after the convolutions"
+        )
+    return count
 
 
-# --- the data a job trains on ---------------------------------------------------
-
-
-def train_limit(environ: dict | None = None) -> int | None:
-    """`$DNNLAB_TRAIN_LIMIT` as a positive int, or None when unset; a ValueError if malformed."""
-    value = (os.environ if environ is None else environ).get(LIMIT_ENV, "").strip()
-    if not value:
-        return None
-    try:
-        limit = int(value)
-    except ValueError:
-        raise ValueError(f"{LIMIT_ENV}={value!r} is not a whole number; unset it or use e.g. 2000") from None
-    if limit < 1:
-        raise ValueError(f"{LIMIT_ENV}={value!r} must be at least 1")
-    return limit
-
-
-def limited(arrays, limit: int | None):
-    """The first `limit` training and test images (all of them when `limit` is None)."""
-    (x_train, y_train), (x_test, y_test) = arrays
-    if limit is None:
-        return arrays
-    return (x_train[:limit], y_train[:limit]), (x_test[:limit], y_test[:limit])
+def start(config: TrainConfig, limit: int | None = None, **job_kwargs) -> Job:
+    """Queue a job on the process-wide trainer (`JobRefused` if the limits forbid it)."""
+    check_size(config.spec)
+    return TRAINER.submit(Job(config, limit, **job_kwargs))
 
 
 # --- what the page draws ----------------------------------------------------------
@@ -354,22 +373,3 @@ def chart_specs(epochs: int) -> tuple[dict, dict]:
         spec.pop("datasets", None)
         specs.append(spec)
     return specs[0], specs[1]
-
-
-def format_seconds(seconds: float) -> str:
-    """`75.2` → `'1:15'`; infinity → `'—'`."""
-    if not math.isfinite(seconds):
-        return "—"
-    seconds = int(round(seconds))
-    return f"{seconds // 60}:{seconds % 60:02d}"
-
-
-def suggest_name(config: TrainConfig, epochs: int, taken: Iterable[str]) -> str:
-    """A model name that is free: `cnn-3-epochs`, then `cnn-3-epochs-2`, …"""
-    base = f"{config.preset or 'custom'}-{epochs}-epoch{'s' if epochs != 1 else ''}"
-    taken = set(taken)
-    name, n = base, 1
-    while name in taken:
-        n += 1
-        name = f"{base}-{n}"
-    return name

@@ -29,6 +29,7 @@ import shutil
 import tempfile
 import threading
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -68,6 +69,17 @@ def validate_name(name: str) -> str:
             f"invalid model name {shown!r}: use 1-64 letters, digits, '-' or '_' "
             "(no spaces, dots or slashes), e.g. 'cnn-3-epochs'"
         )
+    return name
+
+
+def suggest_name(preset: str | None, epochs: int, taken: Iterable[str]) -> str:
+    """A model name that is free: `cnn-3-epochs`, then `cnn-3-epochs-2`, …"""
+    base = f"{preset or 'custom'}-{epochs}-epoch{'s' if epochs != 1 else ''}"
+    taken = set(taken)
+    name, n = base, 1
+    while name in taken:
+        n += 1
+        name = f"{base}-{n}"
     return name
 
 
@@ -394,6 +406,23 @@ def save(model, meta: dict, name: str, *, replace: bool = False, directory: Path
     return target
 
 
+def delete(name: str, directory: Path | None = None) -> None:
+    """Remove a saved model, whole: under the save lock its folder is renamed aside (so no
+    reader sees half a model), then removed."""
+    validate_name(name)
+    folder = Path(directory or models_dir())
+    target = folder / name
+    try:
+        with _locked(folder):
+            if not (target.exists() or target.is_symlink()):
+                raise RegistryError(f"there is no model named {name!r}")
+            aside = Path(tempfile.mkdtemp(prefix=f"{PARTIAL_PREFIX}{name}-deleted-", dir=folder))
+            os.rename(target, aside / "model")
+            shutil.rmtree(aside, ignore_errors=True)
+    except OSError as e:
+        raise RegistryError(f"could not delete {name!r} from {folder}: {e.strerror or e}") from None
+
+
 def _check_room(folder: Path, target: Path, size: int) -> None:
     cap = limits.current().models_max_bytes
     replaced = folder_bytes(target) if target.is_dir() else 0
@@ -469,15 +498,42 @@ def list_models(directory: Path | None = None) -> list[ModelInfo]:
                 names.add(stem)
     if leftovers:  # the first look at the folder after a crash (a save under way is kept)
         clean_leftovers(folder)
-    infos = []
-    for name in sorted(names):
+    return [_info(name, folder) for name in sorted(names)]
+
+
+def _info(name: str, folder: Path) -> ModelInfo:
+    def read():
         try:
             meta = _meta(name, folder)
-            error = check_weights_file(folder / name / WEIGHTS_FILE, meta.weights_sha256)
-            infos.append(ModelInfo(name, meta.to_dict() if error is None else {}, error))
+            error = check_weights_file(folder / name / WEIGHTS_FILE, meta.weights_sha256, meta.spec)
+            return ModelInfo(name, meta.to_dict() if error is None else {}, error)
         except RegistryError as e:
-            infos.append(ModelInfo(name, {}, str(e)))
-    return infos
+            return ModelInfo(name, {}, str(e))
+
+    return _consistent(folder / name, read)
+
+
+def _identity(path: Path):
+    try:
+        st = path.stat()
+        return st.st_ino, st.st_ctime_ns
+    except OSError:
+        return None
+
+
+def _consistent(path: Path, read, attempts: int = 5):
+    """`read()`, again if the model's folder was replaced while it ran.
+
+    A save never changes a model's folder: it renames a whole new one into place. So a
+    read during which the folder stayed the same saw one model; one that overlapped a
+    replacement may have seen half of each, and is repeated.
+    """
+    for _ in range(attempts):
+        before = _identity(path)
+        result = read()
+        if _identity(path) == before:
+            return result
+    return result
 
 
 def stamp(name: str, directory: Path | None = None) -> int:
@@ -489,7 +545,7 @@ def stamp(name: str, directory: Path | None = None) -> int:
 
 
 @functools.lru_cache(maxsize=256)
-def _check_cached(path: Path, sha256: str, mtime_ns: int, size: int, inode: int) -> str | None:
+def _check_cached(path: Path, sha256: str, spec: ModelSpec, mtime_ns: int, size: int, inode: int) -> str | None:
     label = f"{path.parent.name}/{path.name}"
     if size > limits.current().model_max_bytes:
         return f"{label}: {size / 2**20:.0f} MB is larger than any model DNN Lab saves"
@@ -505,10 +561,31 @@ def _check_cached(path: Path, sha256: str, mtime_ns: int, size: int, inode: int)
         return f"{label}: not a readable Keras file ({type(e).__name__})"
     if '"Lambda"' in json.dumps(config):
         return f"{label}: holds a Lambda layer (arbitrary code), refused by safe mode"
+    if _layers(config) != _planned_layers(spec):
+        return f"{path.parent.name}: the weights do not fit its spec (layers {_layers(config)[:6]}…)"
     return None
 
 
-def check_weights_file(path: Path, sha256: str) -> str | None:
+def _layers(config) -> list:
+    """(class, filters or units) of the Conv2D and Dense layers in a Keras config."""
+    try:
+        layers = config["config"]["layers"]
+        return [
+            (layer["class_name"], layer["config"].get("filters", layer["config"].get("units")))
+            for layer in layers
+            if layer["class_name"] in ("Conv2D", "Dense")
+        ]
+    except (TypeError, KeyError, AttributeError):
+        return []
+
+
+def _planned_layers(spec: ModelSpec) -> list:
+    from dnnlab.architectures import layer_plan
+
+    return [(cls, args[0]) for cls, args, _ in layer_plan(spec) if cls in ("Conv2D", "Dense")]
+
+
+def check_weights_file(path: Path, sha256: str, spec: ModelSpec) -> str | None:
     """Why a weights file cannot be used, or None: its size, digest, zip and config.
 
     Cached by the file's identity, so listing stays cheap; `load` still decides, with
@@ -518,7 +595,7 @@ def check_weights_file(path: Path, sha256: str) -> str | None:
         st = path.stat()
     except OSError:
         return f"{path.parent.name}: weights file ({WEIGHTS_FILE}) missing"
-    return _check_cached(path, sha256, st.st_mtime_ns, st.st_size, st.st_ino)
+    return _check_cached(path, sha256, spec, st.st_mtime_ns, st.st_size, st.st_ino)
 
 
 def load(name: str, directory: Path | None = None):
@@ -526,20 +603,30 @@ def load(name: str, directory: Path | None = None):
     import keras
 
     folder = Path(directory or models_dir())
-    meta = _meta(name, folder)
-    path = folder / name / WEIGHTS_FILE
-    error = check_weights_file(path, meta.weights_sha256)
-    if error:
-        raise RegistryError(error)
-    try:
-        model = keras.saving.load_model(path, safe_mode=True, compile=True)
-    except Exception as e:  # Keras raises many types for corrupt or unsafe files
-        first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise RegistryError(f"{name}/{WEIGHTS_FILE}: cannot be loaded safely ({first_line[:200]})") from None
-    mismatch = _spec_mismatch(model, meta.spec)
-    if mismatch:
-        raise RegistryError(f"{name}: the weights do not fit its spec ({mismatch})")
-    return model, meta.to_dict()
+
+    def read():
+        try:
+            meta = _meta(name, folder)
+            path = folder / name / WEIGHTS_FILE
+            error = check_weights_file(path, meta.weights_sha256, meta.spec)
+            if error:
+                raise RegistryError(error)
+            try:
+                model = keras.saving.load_model(path, safe_mode=True, compile=True)
+            except Exception as e:  # Keras raises many types for corrupt or unsafe files
+                line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+                raise RegistryError(f"{name}/{WEIGHTS_FILE}: cannot be loaded safely ({line[:200]})") from None
+            mismatch = _spec_mismatch(model, meta.spec)
+            if mismatch:
+                raise RegistryError(f"{name}: the weights do not fit its spec ({mismatch})")
+            return model, meta.to_dict()
+        except RegistryError as e:
+            return e
+
+    result = _consistent(folder / name, read)
+    if isinstance(result, RegistryError):
+        raise result
+    return result
 
 
 def _spec_mismatch(model, spec: ModelSpec) -> str | None:

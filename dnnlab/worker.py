@@ -2,111 +2,79 @@
 
 Training keeps both cores busy. Inside the server process it shared TensorFlow's thread
 pools and Python's GIL with every student's prediction, and on a 2-core machine a
-drawing waited seconds behind training steps. Here one long-lived child process,
-`python -m dnnlab.worker`, trains one job at a time at a lower scheduling priority
-(`NICENESS`): it gets whatever CPU the server leaves, and predictions come first.
+drawing waited seconds behind training steps. Here one long-lived child process (a
+`multiprocessing` spawn-context `Process`) trains one job at a time at a lower
+scheduling priority (`NICENESS`): it gets whatever CPU the server leaves, and
+predictions come first. The `Trainer` in `dnnlab.jobs` hands it one job at a time.
 
-The server talks to it over the child's stdin and stdout, one pickled message per frame
-(the child's own stray output is moved to stderr):
+The two talk over a `multiprocessing.Pipe`; only small things cross it:
 
-    server → worker   ("train", spec dict, data, train kwargs) | ("stop",)
-    worker → server   ("ready",) | ("progress", Progress) | ("done", model path, fields)
-                      | ("error", message)
+    server → child   ("train", spec dict, train kwargs, image limit) | ("stop",)
+    child → server   ("ready",) | ("alive",) every `HEARTBEAT` s | ("progress", Progress)
+                     | ("testing",) | ("done", weights, fields) | ("error", message)
 
-The trained model comes back as a `.keras` file in the temporary directory, loaded with
-`safe_mode`. When the server goes away the child sees end-of-file and exits; when the
-child dies the running job fails with a clear message and the next job starts a new one.
+The child loads (and verifies) MNIST itself, and sends the trained weights back as
+arrays, which the server puts into the network its spec builds: no temporary files.
+
+A watchdog guards the server against a child that stops answering (frozen by
+`kill -STOP`, deadlocked, swapping): after `DNNLAB_STALL_SECONDS` of silence the child is
+killed, the job fails with a clear message and a fresh child is started. A Stop that the
+child does not honour within `DNNLAB_STOP_GRACE_SECONDS` is escalated the same way. When
+the server goes away the child sees the pipe close and exits.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
-import pickle
-import queue
-import select
-import struct
-import subprocess
 import sys
-import tempfile
 import threading
+import time
 import traceback
 from collections.abc import Callable
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-import keras  # via dnnlab.progress anyway: the child is ready once this module is loaded
+from dnnlab import limits
+from dnnlab.config import ModelSpec
 
-from dnnlab import training
-from dnnlab.architectures import ModelSpec
-from dnnlab.progress import Progress
+if TYPE_CHECKING:  # the child imports this module first: TensorFlow must wait (see child_main)
+    from dnnlab.progress import Progress
 
 NICENESS = 10  # below the server's interactive work, above nothing else
 START_TIMEOUT = 120.0  # seconds for the child to import TensorFlow and say "ready"
+HEARTBEAT = 1.0  # seconds between the child's "alive" messages
 POLL = 0.05  # seconds between looks at the stop event while waiting for messages
+_spawn = multiprocessing.get_context("spawn")  # a fresh interpreter: no forked TensorFlow state
 
 
 class WorkerError(RuntimeError):
-    """The training process failed to start or ended in the middle of a job."""
+    """The training process failed to start, stopped answering or ended mid-job."""
 
 
 class TrainingError(WorkerError):
     """Training raised an error in the child, which is ready for the next job."""
 
 
-# --- framing: one pickle per message, with its arrays sent out of band -------------
-#
-# MNIST is 55 MB: pickled in band it was copied twice on each side. With pickle's
-# protocol 5 the arrays' memory is written straight from the numpy buffers and read
-# straight into the buffers the arrays are rebuilt on.
-
-_HEADER = struct.Struct("<QI")  # pickle size, number of out-of-band buffers
-_LENGTH = struct.Struct("<Q")
-
-
-def _write_all(fd: int, data) -> None:
-    view = memoryview(data).cast("B")
-    while view:
-        view = view[os.write(fd, view) :]
-
-
-def _read_exactly(fd: int, size: int) -> bytearray:
-    buffer = bytearray(size)
-    view, done = memoryview(buffer), 0
-    while done < size:
-        count = os.readv(fd, [view[done:]])
-        if not count:
-            raise EOFError("the other end closed the pipe")
-        done += count
-    return buffer
-
-
-def send(fd: int, message) -> None:
-    buffers: list[pickle.PickleBuffer] = []
-    data = pickle.dumps(message, protocol=5, buffer_callback=buffers.append)
-    _write_all(fd, _HEADER.pack(len(data), len(buffers)) + data)
-    for buffer in buffers:
-        raw = buffer.raw()
-        _write_all(fd, _LENGTH.pack(raw.nbytes))
-        _write_all(fd, raw)
-
-
-def receive(fd: int):
-    size, count = _HEADER.unpack(_read_exactly(fd, _HEADER.size))
-    data = _read_exactly(fd, size)
-    buffers = [_read_exactly(fd, _LENGTH.unpack(_read_exactly(fd, _LENGTH.size))[0]) for _ in range(count)]
-    return pickle.loads(data, buffers=buffers)
+LOST = "this run is lost, the saved models are not affected: train again"
 
 
 # --- the server's side ----------------------------------------------------------------
 
 
 class Worker:
-    """A handle on the training child; `train` has `training.train`'s signature."""
+    """A handle on the training child; `train` has `training.train`'s signature, except
+    that it takes the number of images to load (None: all) instead of the arrays.
+
+    One job at a time is the caller's business (`jobs.Trainer` queues them); the lock
+    here only keeps two threads from starting or replacing the child at once.
+    """
 
     def __init__(self, niceness: int = NICENESS):
-        self.command = [sys.executable, "-m", "dnnlab.worker", str(niceness)]
-        self._process: subprocess.Popen | None = None
+        self.niceness = niceness
+        self._process = None
+        self._conn = None
         self._ready = False  # the child has imported TensorFlow and said so
-        self._lock = threading.Lock()  # one job at a time through the pipe
+        self._lifecycle = threading.Lock()
 
     @property
     def pid(self) -> int | None:
@@ -114,145 +82,211 @@ class Worker:
 
     def start(self) -> None:
         """Start the child now if it is not running (it then imports TensorFlow in the
-        background, so the first training does not wait for it). Never blocks: while a
-        job holds the worker, it is running already."""
-        if self._lock.acquire(blocking=False):
-            try:
-                self._ensure_started()
-            finally:
-                self._lock.release()
+        background, so the first training does not wait for it). Never blocks."""
+        with self._lifecycle:
+            self._ensure_started()
 
-    def _ensure_started(self) -> subprocess.Popen:
-        if self._process is None or self._process.poll() is not None:
-            # Importable as `dnnlab.worker` whatever directory the server started in.
-            root = str(Path(__file__).resolve().parent.parent)
-            path = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
-            self._process = subprocess.Popen(
-                self.command,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                bufsize=0,
-                env={**os.environ, "PYTHONPATH": path},
+    def _ensure_started(self):
+        if self._process is None or not self._process.is_alive():
+            self._discard()
+            ours, theirs = _spawn.Pipe()
+            process = _spawn.Process(
+                target=child_main, args=(theirs, self.niceness), name="dnnlab-training", daemon=True
             )
-            self._ready = False
-        return self._process
+            process.start()
+            theirs.close()  # the child holds the only other end: its death means end-of-file
+            self._process, self._conn, self._ready = process, ours, False
+        return self._process, self._conn
 
-    def _wait_ready(self, process: subprocess.Popen) -> None:
-        if self._ready:
-            return
-        if not select.select([process.stdout], [], [], START_TIMEOUT)[0]:
-            process.kill()
-            raise WorkerError(f"the training process did not start within {START_TIMEOUT:.0f} s")
-        if self._receive(process) != ("ready",):
-            raise WorkerError("the training process sent an unexpected greeting")
-        self._ready = True
+    def _discard(self) -> None:
+        """Kill the child (if any) and forget it; a new one starts on demand."""
+        if self._process is not None:
+            if self._process.is_alive():
+                self._process.kill()  # SIGKILL ends a stopped (SIGSTOP) process too
+            self._process.join(timeout=10)
+        if self._conn is not None:
+            self._conn.close()
+        self._process = self._conn = None
+        self._ready = False
 
-    def _receive(self, process: subprocess.Popen):
+    def _replace(self) -> None:
+        with self._lifecycle:
+            self._discard()
+            self._ensure_started()  # warm, so the next job does not wait for TensorFlow
+
+    def _receive(self, conn, timeout: float):
+        """The next message, or None if none came within `timeout` seconds."""
         try:
-            return receive(process.stdout.fileno())
-        except EOFError:
-            code = process.wait(timeout=10)
-            raise WorkerError(
-                f"the training process ended unexpectedly (exit code {code}); "
-                "this run is lost, the saved models are not affected: train again"
-            ) from None
+            if not conn.poll(timeout):
+                return None
+            return conn.recv()
+        except (EOFError, OSError):
+            code = self._process.exitcode if self._process else None
+            self._replace()
+            raise WorkerError(f"the training process ended unexpectedly (exit code {code}); {LOST}") from None
+
+    def wait_ready(self) -> None:
+        """Start the child if need be and wait until it has loaded TensorFlow."""
+        with self._lifecycle:
+            _, conn = self._ensure_started()
+        deadline = time.monotonic() + START_TIMEOUT
+        while not self._ready:
+            message = self._receive(conn, max(0.0, deadline - time.monotonic()))
+            if message is None:
+                self._replace()
+                raise WorkerError(f"the training process did not start within {START_TIMEOUT:.0f} s")
+            self._ready = message == ("ready",)
 
     def train(
         self,
         spec: ModelSpec,
-        data,
+        limit: int | None = None,
         *,
         on_progress: Callable[[Progress], None] | None = None,
+        on_testing: Callable[[], None] | None = None,
         stop_event: threading.Event | None = None,
         **kwargs,
     ):
         """Train in the child and return a `training.TrainResult` holding the model."""
-        with self._lock:
-            process = self._ensure_started()
-            self._wait_ready(process)
-            try:
-                send(process.stdin.fileno(), ("train", spec.to_dict(), data, kwargs))
-            except OSError as e:
-                raise WorkerError(f"cannot reach the training process: {e}") from None
-            try:
-                return self._relay(process, spec, on_progress, stop_event)
-            except TrainingError:
-                raise
-            except BaseException:
-                # The child may still be training this job and would send its messages
-                # to the next one: start afresh instead.
-                process.kill()
-                raise
+        self.wait_ready()
+        conn = self._conn
+        try:
+            conn.send(("train", spec.to_dict(), kwargs, limit))
+        except OSError as e:
+            self._replace()
+            raise WorkerError(f"cannot reach the training process: {e}") from None
+        try:
+            return self._relay(conn, spec, on_progress, on_testing, stop_event)
+        except WorkerError:
+            raise  # reported by the child, which carries on, or the child was replaced
+        except BaseException:
+            # The child may still be training this job and would send its messages to
+            # the next one: start afresh instead.
+            self._replace()
+            raise
 
-    def _relay(self, process, spec, on_progress, stop_event):
+    def _relay(self, conn, spec, on_progress, on_testing, stop_event):
         """Pass progress on and the stop event back until the child is done."""
-        stop_sent = False
+        bounds = limits.current()
+        heard = time.monotonic()
+        stop_sent: float | None = None
         while True:
-            if stop_event is not None and stop_event.is_set() and not stop_sent:
-                send(process.stdin.fileno(), ("stop",))
-                stop_sent = True
-            if not select.select([process.stdout], [], [], POLL)[0]:
+            now = time.monotonic()
+            if stop_event is not None and stop_event.is_set() and stop_sent is None:
+                conn.send(("stop",))
+                stop_sent = now
+            if stop_sent is not None and now - stop_sent > bounds.stop_grace_seconds:
+                self._replace()
+                raise WorkerError(
+                    f"the training process did not stop within {bounds.stop_grace_seconds:.0f} s, "
+                    f"so it was ended; {LOST}"
+                )
+            if now - heard > bounds.stall_seconds:
+                self._replace()
+                raise WorkerError(
+                    f"the training process stopped responding for {bounds.stall_seconds:.0f} s "
+                    f"(frozen or overloaded), so it was replaced; {LOST}"
+                )
+            message = self._receive(conn, POLL)
+            if message is None:
                 continue
-            kind, *body = self._receive(process)
+            heard = time.monotonic()
+            kind, *body = message
             if kind == "progress" and on_progress is not None:
                 on_progress(body[0])
+            elif kind == "testing" and on_testing is not None:
+                on_testing()
             elif kind == "error":
                 raise TrainingError(body[0])
             elif kind == "done":
-                path, fields = body
-                model = _load_and_remove(path)
-                hyper = training.HyperParams(**fields.pop("hyper"))
-                return training.TrainResult(model=model, spec=spec, hyper=hyper, **fields)
+                return _result(spec, *body)
 
     def close(self) -> None:
         """End the child (it also ends by itself when the server exits)."""
-        with self._lock:
-            if self._process is not None and self._process.poll() is None:
-                self._process.stdin.close()
-                try:
-                    self._process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    self._process.kill()
-            self._process = None
+        with self._lifecycle:
+            if self._conn is not None:
+                self._conn.close()  # the child sees end-of-file and leaves
+            if self._process is not None:
+                self._process.join(timeout=10)
+            self._discard()
 
 
-def _load_and_remove(path: str):
-    try:
-        return keras.saving.load_model(path, safe_mode=True)
-    finally:
-        os.unlink(path)
+def _result(spec: ModelSpec, weights: list, fields: dict):
+    """The child's weights in the network the spec builds, as a `TrainResult`."""
+    from dnnlab import training
+    from dnnlab.architectures import build_model, compile_model
+
+    model = compile_model(build_model(spec), fields["hyper"]["learning_rate"])
+    model.set_weights(weights)
+    hyper = training.HyperParams(**fields.pop("hyper"))
+    return training.TrainResult(model=model, spec=spec, hyper=hyper, **fields)
 
 
 # --- the child's side -----------------------------------------------------------------
 
 
-def _read_commands(fd: int, jobs: queue.Queue, stop: threading.Event) -> None:
+class _Outbox:
+    """The child's end of the pipe, shared by the training and heartbeat threads."""
+
+    def __init__(self, conn):
+        self.conn = conn
+        self.lock = threading.Lock()
+
+    def send(self, message) -> None:
+        with self.lock:
+            self.conn.send(message)
+
+
+def _heartbeat(out: _Outbox, busy: threading.Event) -> None:
+    """Say "alive" while a job runs (between jobs nobody listens, and the pipe would fill)."""
+    while True:
+        busy.wait()
+        time.sleep(HEARTBEAT)
+        if busy.is_set():
+            try:
+                out.send(("alive",))
+            except OSError:
+                return
+
+
+def _read_commands(conn, jobs: list, arrived: threading.Condition, stop: threading.Event) -> None:
     """Queue "train" messages and set `stop` on "stop"; on end-of-file, stop and quit."""
     while True:
         try:
-            kind, *body = receive(fd)
-        except EOFError:
+            kind, *body = conn.recv()
+        except (EOFError, OSError):
             stop.set()
-            jobs.put(None)
+            with arrived:
+                jobs.append(None)
+                arrived.notify()
             return
         if kind == "train":
             stop.clear()  # a "stop" that arrived after the previous job ended
-            jobs.put(body)
+            with arrived:
+                jobs.append(body)
+                arrived.notify()
         elif kind == "stop":
             stop.set()
 
 
-def _train_one(out: int, spec_dict: dict, data, kwargs: dict, stop: threading.Event) -> None:
+def _train_one(out: _Outbox, spec_dict: dict, kwargs: dict, limit, stop: threading.Event) -> None:
+    import keras
+
+    from dnnlab import data, training
+
+    spec = ModelSpec.from_dict(spec_dict)
+    arrays = data.load_mnist(limit=limit)
     result = training.train(
-        ModelSpec.from_dict(spec_dict),
-        data,
-        **kwargs,
-        on_progress=lambda record: send(out, ("progress", record)),
+        spec,
+        arrays,
+        **{**kwargs, "evaluate_test": False},
+        on_progress=lambda record: out.send(("progress", record)),
         stop_event=stop,
     )
-    handle, path = tempfile.mkstemp(prefix="dnnlab-trained-", suffix=".keras")
-    os.close(handle)
-    result.model.save(path)
+    if kwargs.get("evaluate_test", True):
+        out.send(("testing",))
+        (_, _), (x_test, y_test) = arrays
+        result.test_loss, result.test_accuracy = training.evaluate(result.model, spec, x_test, y_test)
     fields = {
         "hyper": result.hyper.to_dict(),
         "history": result.history,
@@ -263,28 +297,41 @@ def _train_one(out: int, spec_dict: dict, data, kwargs: dict, stop: threading.Ev
         "stopped": result.stopped,
         "epoch_seconds": result.epoch_seconds,
     }
-    send(out, ("done", path, fields))
+    out.send(("done", result.model.get_weights(), fields))
     keras.backend.clear_session()  # free this job's graph before the next one
 
 
-def main(niceness: int = NICENESS) -> None:
-    # The protocol owns the real stdout; anything else printed goes to stderr.
-    out = os.dup(1)
-    os.dup2(2, 1)
+def child_main(conn, niceness: int = NICENESS) -> None:
+    """The training process: import TensorFlow, say "ready", train jobs until the pipe closes."""
+    from dnnlab import import_tensorflow_quietly
+
     if niceness:
         os.nice(niceness)
-    jobs: queue.Queue = queue.Queue()
-    stop = threading.Event()
-    threading.Thread(target=_read_commands, args=(0, jobs, stop), daemon=True).start()
-    send(out, ("ready",))
+    import_tensorflow_quietly()
+    import keras  # noqa: F401  (loaded before "ready": the first job should not wait for it)
+
+    out = _Outbox(conn)
+    jobs: list = []
+    arrived = threading.Condition()
+    stop, busy = threading.Event(), threading.Event()
+    threading.Thread(target=_read_commands, args=(conn, jobs, arrived, stop), daemon=True).start()
+    threading.Thread(target=_heartbeat, args=(out, busy), daemon=True).start()
+    out.send(("ready",))
     print(f"dnnlab: training process {os.getpid()} ready", file=sys.stderr)
-    while (job := jobs.get()) is not None:
+    while True:
+        with arrived:
+            arrived.wait_for(lambda: jobs)
+            job = jobs.pop(0)
+        if job is None:
+            return
+        busy.set()
         try:
             _train_one(out, *job, stop)
         except Exception as e:
             traceback.print_exc()
-            send(out, ("error", f"{type(e).__name__}: {e}"))
-
-
-if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else NICENESS)
+            try:
+                out.send(("error", f"{type(e).__name__}: {e}"))
+            except OSError:
+                return
+        finally:
+            busy.clear()

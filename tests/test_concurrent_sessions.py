@@ -2,9 +2,19 @@
 Streamlit's protocol (the client `bench/load.py` simulates a lecture hall with)."""
 
 import asyncio
+import io
 from concurrent.futures import ThreadPoolExecutor
 
-from bench.load import Session, canvas_state
+from PIL import Image
+
+from tests.support import digit_paths, render
+from tests.support_ws import Session, canvas_state
+
+
+def drawing(digit: int) -> dict:
+    buffer = io.BytesIO()
+    Image.fromarray(render(digit_paths(digit))).save(buffer, format="PNG")
+    return canvas_state(buffer.getvalue())
 
 STUDENTS, DRAWINGS = 10, 3
 
@@ -15,7 +25,7 @@ async def student(url: str, index: int) -> list[tuple[int, str | None, list[str]
     readings = []
     for n in range(DRAWINGS):
         digit = (index + n) % 10
-        run = await session.set_json(canvas, canvas_state(digit))
+        run = await session.set_json(canvas, drawing(digit))
         readings.append((digit, run.metric("Prediction"), run.exceptions()))
     await session.close()
     return readings

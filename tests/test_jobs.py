@@ -1,5 +1,6 @@
 """Background training jobs and the one-at-a-time trainer queue."""
 
+import dataclasses
 import math
 import threading
 import time
@@ -7,10 +8,10 @@ import types
 
 import pytest
 
-from dnnlab import jobs
+from dnnlab import jobs, registry
+from dnnlab.config import TrainConfig
 from dnnlab.jobs import Job, State, Trainer
 from dnnlab.progress import Progress
-from dnnlab.train_config import TrainConfig
 from dnnlab.training import HyperParams
 
 TIMEOUT = 10.0
@@ -55,8 +56,7 @@ class FakeTrainer:
     def gate(self, seed: int) -> threading.Event:
         return self.gates.setdefault(seed, threading.Event())
 
-    def __call__(self, spec, data, *, seed, on_progress, stop_event, evaluate_test, **kwargs):
-        assert evaluate_test is False  # the job scores the test set itself
+    def __call__(self, spec, limit, *, seed, on_progress, on_testing, stop_event, **kwargs):
         with self.lock:
             self.started.append(seed)
             self.running += 1
@@ -67,18 +67,17 @@ class FakeTrainer:
                 step += 1
                 on_progress(progress(min(step, 100)))
                 time.sleep(0.01)
-            return types.SimpleNamespace(model=None, stopped=stop_event.is_set(), epochs_completed=0)
+            on_testing()
+            return types.SimpleNamespace(
+                model=None, stopped=stop_event.is_set(), epochs_completed=0, test_loss=0.25, test_accuracy=0.75
+            )
         finally:
             with self.lock:
                 self.running -= 1
 
 
-def fake_evaluate(model, spec, x_test, y_test):
-    return 0.25, 0.75
-
-
 def submit(trainer: Trainer, fake: FakeTrainer, seed: int, **kwargs) -> Job:
-    job = Job(config(seed), ((None, None), (None, None)), train_fn=fake, evaluate_fn=fake_evaluate, **kwargs)
+    job = Job(config(seed), train_fn=fake, **kwargs)
     return trainer.submit(job)
 
 
@@ -157,12 +156,15 @@ def test_stop_while_running_keeps_the_model_so_far():
 
 def test_a_waiting_job_nobody_polls_gives_up_its_place():
     trainer, fake = Trainer(poll=0.01), FakeTrainer()
+    present = threading.Event()
+    present.set()  # its session is there until the test says otherwise
     first = submit(trainer, fake, 1)
-    vanished = submit(trainer, fake, 2, heartbeat_timeout=0.2)
+    vanished = submit(trainer, fake, 2, heartbeat_timeout=0.2, alive=present.is_set)
     third = submit(trainer, fake, 3)
     wait_until(lambda: first.state is State.RUNNING)
     assert third.ahead() == 2
-    assert vanished.wait(2.0) and vanished.state is State.CANCELLED
+    present.clear()  # the tab is closed
+    assert vanished.wait(TIMEOUT) and vanished.state is State.CANCELLED
     assert third.ahead() == 1
     fake.gate(1).set()
     fake.gate(3).set()
@@ -174,11 +176,9 @@ def test_a_running_job_nobody_polls_is_cancelled_and_the_next_one_starts():
     trainer, fake = Trainer(poll=0.01), FakeTrainer()
     vanished = submit(trainer, fake, 1, heartbeat_timeout=0.3)
     waiting = submit(trainer, fake, 2)
-    started = time.monotonic()
-    assert vanished.wait(3.0)
+    assert vanished.wait(TIMEOUT)
     assert vanished.state is State.CANCELLED
     assert vanished.result is None  # nobody is there to save it
-    assert 0.3 <= time.monotonic() - started < 2.0
     wait_until(lambda: waiting.state is State.RUNNING)
     fake.gate(2).set()
     assert waiting.wait(TIMEOUT) and waiting.state is State.DONE
@@ -213,23 +213,21 @@ def test_a_failing_job_reports_why_and_frees_the_trainer():
     assert good.wait(TIMEOUT) and good.state is State.DONE
 
 
-def test_real_training_stops_within_a_second(small_mnist):
+def test_real_training_stops_and_keeps_the_model_so_far():
     trainer = Trainer()
-    job = trainer.submit(Job(config(epochs=200), small_mnist))
-    wait_until(lambda: job.latest() is not None, timeout=60)
-    stopped_at = time.monotonic()
+    job = trainer.submit(Job(config(epochs=200), 2000))
+    wait_until(lambda: job.latest() is not None, timeout=120)
     job.stop()
-    assert job.wait(30)
-    assert job.trained - stopped_at < 1.0
-    assert job.state is State.STOPPED
+    assert job.wait(60)
+    assert job.state is State.STOPPED, job.error
     result = job.result
     assert result.stopped and result.epochs_completed < 200
     assert 0.0 <= result.test_accuracy <= 1.0 and math.isfinite(result.test_loss)
 
 
-def test_real_training_reports_progress_and_scores_the_test_set(small_mnist):
+def test_real_training_reports_progress_and_scores_the_test_set():
     trainer = Trainer()
-    job = trainer.submit(Job(TrainConfig(hyper=HyperParams(epochs=1, validation_split=0.1)), small_mnist))
+    job = trainer.submit(Job(TrainConfig(hyper=HyperParams(epochs=1, validation_split=0.1)), 2000))
     assert job.wait(120)
     assert job.state is State.DONE, job.error
     records = job.progress()
@@ -243,6 +241,38 @@ def test_real_training_reports_progress_and_scores_the_test_set(small_mnist):
         ("loss", "validation"),
         ("accuracy", "validation"),
     }
+
+
+def test_one_session_cannot_queue_more_than_its_share(monkeypatch):
+    monkeypatch.setenv("DNNLAB_MAX_QUEUED", "2")
+    trainer, fake = Trainer(poll=0.01), FakeTrainer()
+    first, second = (submit(trainer, fake, seed, owner="session-a") for seed in (1, 2))
+    with pytest.raises(jobs.JobRefused, match="DNNLAB_MAX_QUEUED"):
+        submit(trainer, fake, 3, owner="session-a")
+    other = submit(trainer, fake, 4, owner="session-b")  # another student is not affected
+    for seed in (1, 2, 4):
+        fake.gate(seed).set()
+    assert all(job.wait(TIMEOUT) for job in (first, second, other))
+    assert fake.started == [1, 2, 4]
+    again = submit(trainer, fake, 5, owner="session-a")  # finished jobs free the places
+    fake.gate(5).set()
+    assert again.wait(TIMEOUT) and again.state is State.DONE
+
+
+def test_a_job_past_the_time_limit_is_stopped_with_the_reason():
+    trainer, fake = Trainer(poll=0.01), FakeTrainer()
+    job = submit(trainer, fake, 1, max_seconds=0.0)
+    assert job.wait(TIMEOUT)
+    assert job.state is State.STOPPED and "DNNLAB_MAX_JOB_MINUTES" in job.note
+
+
+def test_a_network_over_the_parameter_limit_is_refused_before_it_is_built(monkeypatch):
+    monkeypatch.setenv("DNNLAB_MAX_PARAMS", "100000")
+    huge = TrainConfig().with_preset("mlp-relu")
+    huge = TrainConfig(spec=dataclasses.replace(huge.spec, dense_units=(1024, 1024)), hyper=huge.hyper)
+    with pytest.raises(jobs.JobRefused, match=r"1,863,690 parameters.*limit of 100,000 \(DNNLAB_MAX_PARAMS\)"):
+        jobs.start(huge)
+    assert jobs.TRAINER.waiting() == []
 
 
 def test_curves_recover_the_batches_between_running_means():
@@ -286,25 +316,7 @@ def test_chart_specs_carry_no_data_and_are_built_once():
     assert jobs.chart_specs(5)[0] is loss
 
 
-def test_train_limit_and_subset():
-    assert jobs.train_limit({}) is None
-    assert jobs.train_limit({"DNNLAB_TRAIN_LIMIT": " 2000 "}) == 2000
-    for bad in ("lots", "0"):
-        with pytest.raises(ValueError, match="DNNLAB_TRAIN_LIMIT"):
-            jobs.train_limit({"DNNLAB_TRAIN_LIMIT": bad})
-    arrays = ((list(range(10)), list(range(10))), (list(range(5)), list(range(5))))
-    (xtr, ytr), (xte, yte) = jobs.limited(arrays, 3)
-    assert (xtr, ytr, xte, yte) == ([0, 1, 2], [0, 1, 2], [0, 1, 2], [0, 1, 2])
-    assert jobs.limited(arrays, None) is arrays
-
-
-def test_suggest_name_and_format_seconds():
-    cnn = TrainConfig().with_preset("cnn")
-    assert jobs.suggest_name(cnn, 3, []) == "cnn-3-epochs"
-    assert jobs.suggest_name(cnn, 1, ["cnn-1-epoch", "cnn-1-epoch-2"]) == "cnn-1-epoch-3"
-    assert (
-        jobs.suggest_name(TrainConfig(hyper=HyperParams(epochs=2)).with_preset("cnn"), 2, [])
-        == "cnn-2-epochs"
-    )
-    assert jobs.format_seconds(75.2) == "1:15"
-    assert jobs.format_seconds(math.inf) == "—"
+def test_suggest_name():
+    assert registry.suggest_name("cnn", 3, []) == "cnn-3-epochs"
+    assert registry.suggest_name("cnn", 1, ["cnn-1-epoch", "cnn-1-epoch-2"]) == "cnn-1-epoch-3"
+    assert registry.suggest_name(None, 2, []) == "custom-2-epochs"

@@ -71,3 +71,19 @@ def current(environ=None) -> Limits:
         stall_seconds=float(_read("DNNLAB_STALL_SECONDS", env)),
         stop_grace_seconds=float(_read("DNNLAB_STOP_GRACE_SECONDS", env)),
     )
+
+
+def parameters(spec) -> int:
+    """A `ModelSpec`'s parameter count, as Keras's `count_params` gives it, from the spec
+    alone: building a 35M-parameter network would allocate 140 MB just to refuse it."""
+    side, channels, features = 28, 1, 784
+    batch_norm = 4 if spec.batch_norm else 0  # gamma, beta, moving mean and variance
+    total = 0
+    for filters in spec.conv_filters:
+        total += spec.kernel_size**2 * channels * filters + filters + batch_norm * filters
+        side, channels = (side - spec.kernel_size + 1) // spec.pool_size, filters
+        features = side * side * channels
+    for units in spec.dense_units:
+        total += features * units + units + batch_norm * units
+        features = units
+    return total + features * 10 + 10

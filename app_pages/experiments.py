@@ -1,7 +1,7 @@
 """Experiments: models as participants — the staircase, learning curves, errors, RSA, lesions.
 
-Inputs come from widgets, results from `dnnlab.analysis` (cached per model file, by
-name and modification time), rendering from `experiments_charts`.
+Inputs come from widgets, results from `dnnlab.staircase`, `errors`, `rsa` and `lesions` (cached per model file, by
+name and stamp), charts from `dnnlab.charts`, placed by `experiments_sections`.
 """
 
 from __future__ import annotations
@@ -9,8 +9,11 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages import common
-from app_pages import experiments_charts as view
-from dnnlab import analysis, registry
+from app_pages import experiments_sections as view
+from dnnlab import errors as error_analysis
+from dnnlab import lesions as lesion_analysis
+from dnnlab import registry, rsa
+from dnnlab import staircase as stairs
 from dnnlab.architectures import ModelSpec
 
 SECTIONS = ["Staircase", "Learning curves", "Errors", "Representations", "Lesions"]
@@ -18,8 +21,7 @@ SECTIONS = ["Staircase", "Learning curves", "Errors", "Representations", "Lesion
 
 def model_file(name: str) -> tuple[str, float]:
     """(name, mtime): the cache key of a saved model's results."""
-    path = registry.models_dir() / f"{name}.keras"
-    return name, path.stat().st_mtime if path.exists() else 0.0
+    return name, registry.stamp(name)
 
 
 def _model_and_test_set(name: str, mtime: float):
@@ -29,28 +31,28 @@ def _model_and_test_set(name: str, mtime: float):
 
 
 @st.cache_data(max_entries=32, show_spinner="Classifying the 10,000 test images…")
-def errors(name: str, mtime: float) -> analysis.ErrorReport:
-    return analysis.error_report(*_model_and_test_set(name, mtime))
+def errors(name: str, mtime: float) -> error_analysis.ErrorReport:
+    return error_analysis.error_report(*_model_and_test_set(name, mtime))
 
 
 @st.cache_data(max_entries=16, show_spinner="Computing representational dissimilarity matrices…")
-def similarity(name: str, mtime: float) -> tuple[analysis.RsaResult, list, object]:
+def similarity(name: str, mtime: float, method: str) -> tuple[rsa.RsaResult, list, object]:
     model, spec, x, y = _model_and_test_set(name, mtime)
-    sample = analysis.rsa_sample(y, per_class=50, seed=0)
-    result = analysis.representational_similarity(model, spec, x[sample], y[sample])
-    ideal = analysis.rdm_image(analysis.category_rdm(result.labels))
-    return result, [analysis.rdm_image(m) for m in result.rdms], ideal
+    sample = rsa.rsa_sample(y, per_class=50, seed=0)
+    result = rsa.representational_similarity(model, spec, x[sample], y[sample], method)
+    ideal = rsa.rdm_image(rsa.category_rdm(result.labels))
+    return result, [rsa.rdm_image(m) for m in result.rdms], ideal
 
 
 @st.cache_data(max_entries=64, show_spinner="Silencing units…")
-def lesion(name: str, mtime: float, layer: str, units: tuple[int, ...]) -> analysis.LesionResult:
+def lesion(name: str, mtime: float, layer: str, units: tuple[int, ...]) -> lesion_analysis.LesionResult:
     model, spec, x, y = _model_and_test_set(name, mtime)
-    return analysis.lesion(model, spec, x, y, layer, units, intact=errors(name, mtime))
+    return lesion_analysis.lesion(model, spec, x, y, layer, units, intact=errors(name, mtime))
 
 
 @st.cache_data(max_entries=32, show_spinner="Silencing each unit in turn…")
 def unit_sweep(name: str, mtime: float, layer: str):
-    return analysis.single_unit_lesions(*_model_and_test_set(name, mtime), layer)
+    return lesion_analysis.single_unit_lesions(*_model_and_test_set(name, mtime), layer)
 
 
 def pick_model() -> str | None:
@@ -63,7 +65,7 @@ st.title("Experiments")
 st.caption(
     "“Models should be treated as participants”: compare runs, study their errors, probe their representations."
 )
-infos = analysis.in_talk_order(registry.list_models())
+infos = stairs.in_talk_order(registry.list_models())
 if not infos:
     st.info("No saved models yet: train one on the **Train** page.")
     st.stop()
@@ -71,16 +73,18 @@ staircase, curves, mistakes, representations, lesions = st.tabs(
     SECTIONS, key="exp_section", on_change="rerun"
 )
 
+runs = stairs.runs_table(infos)
 if staircase.open:
     with staircase:
-        view.staircase(analysis.staircase(infos), analysis.runs_table(infos))
+        view.staircase(stairs.staircase(infos), runs)
 
 if curves.open:
     with curves:
-        runs = view.run_chooser(
-            [i.name for i in infos if i.ok and i.meta.get("history")], key="exp_curves_runs"
-        )
-        view.curves(analysis.learning_curves({i.name: i.meta["history"] for i in infos if i.name in runs}))
+        histories = {i.name: i.meta["history"] for i in infos if i.ok and i.meta.get("history")}
+        default = [n for n in view.latest_per_preset(runs) if n in histories]
+        shown = view.chosen_runs("Runs", list(histories), default, "exp_curves_runs", view.MAX_CURVES)
+        presets = dict(zip(runs["name"], runs["preset"], strict=True))
+        view.curves(stairs.learning_curves({n: histories[n] for n in shown}), presets)
 
 if mistakes.open:
     with mistakes:
@@ -90,14 +94,14 @@ if mistakes.open:
 if representations.open:
     with representations:
         if name := pick_model():
-            view.similarity(*similarity(*model_file(name)))
+            view.similarity(*similarity(*model_file(name), view.rsa_method()))
 
 if lesions.open:
     with lesions:
         if name := pick_model():
             model, _ = common.saved_model(name)
             layer, units, sweep = view.lesion_inputs(
-                analysis.lesionable_layers(model), key=f"exp_lesion_{name}"
+                lesion_analysis.lesionable_layers(model), key=f"exp_lesion_{name}"
             )
             if layer is not None:
                 result = lesion(*model_file(name), layer, units) if units else None

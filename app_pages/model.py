@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import streamlit as st
 
 from app_pages.common import mnist, model_picker, saved_model
-from dnnlab import charts, inspection, registry
+from app_pages.presentation import is_presenting
+from dnnlab import charts, inspection, probes, registry
 from dnnlab.architectures import PRESETS, ModelSpec, build_model, preset_spec
+from dnnlab.safe_text import escape_markdown
 
 SOURCES = {"class": "Test digit by class", "index": "Test digit by index", "drawing": "Last drawing"}
 
 
-@dataclass(frozen=True)
-class PageInputs:
-    saved: bool
-    name: str | None
-    choice: inspection.InputChoice
-    normalise: bool
-
-
-def page_inputs() -> PageInputs:
+def sidebar() -> tuple[str | None, bool, inspection.InputChoice, bool]:
+    """(model or preset name, saved?, which input image, normalise the tuning?)."""
     with st.sidebar:
         saved = st.radio("Network", ["Saved model", "Untrained preset"], key="mp_kind") == "Saved model"
         if saved:
@@ -35,9 +28,7 @@ def page_inputs() -> PageInputs:
         nth = st.number_input("Which example", 0, 999, key="mp_nth") if source == "class" else 0
         index = st.number_input("Test image index", 0, 9999, key="mp_index") if source == "index" else 0
         normalise = st.checkbox("Normalise each unit's tuning to its peak", key="mp_normalise")
-    return PageInputs(
-        saved, name, inspection.InputChoice(source, int(index), int(digit), int(nth)), normalise
-    )
+    return name, saved, inspection.InputChoice(source, int(index), int(digit), int(nth)), normalise
 
 
 @st.cache_resource(max_entries=8)
@@ -46,55 +37,64 @@ def untrained(preset: str):
 
 
 @st.cache_resource(max_entries=16)
-def probe(key: tuple, _model, _spec: ModelSpec) -> inspection.Probe:
-    return inspection.Probe(_model, _spec)
+def probe(key: tuple, _model, _spec: ModelSpec) -> probes.Probe:
+    return probes.Probe(_model, _spec)
 
 
 @st.cache_data(max_entries=16, show_spinner="Recording every unit's response to the 10,000 test digits…")
-def tuning(key: tuple, _probe: inspection.Probe) -> dict:
+def tuning(key: tuple, _probe: probes.Probe) -> dict:
     _, (x_test, y_test) = mnist().arrays
     return inspection.tuning_matrices(_probe, x_test, y_test)
 
 
+@st.cache_data(max_entries=16, show_spinner="Looking for units that never fire on the 60,000 training digits…")
+def dead(key: tuple, _probe: probes.Probe) -> str:
+    x_train = mnist().arrays[0][0]
+    return inspection.dead_units_text(inspection.dead_units(_probe, x_train), len(x_train))
+
+
+def chart(figure, width: str = "stretch") -> None:
+    st.altair_chart(charts.for_projector(figure) if is_presenting() else figure, width=width)
+
+
 def show(picture: charts.Picture) -> None:
-    st.markdown(f"**{picture.title}**")
+    st.markdown(f"**{escape_markdown(picture.title)}**")  # layer names come from the model file
     if picture.image is not None:
         st.image(picture.image, caption=picture.caption or None)
     else:
-        st.altair_chart(picture.chart, width="stretch")
+        chart(picture.chart)
 
 
-def load(inputs: PageInputs) -> tuple:
-    """(model, probe, cache key): the key is the file's name and mtime, or the built model."""
-    if inputs.saved:
-        model, meta = saved_model(inputs.name)
-        spec = ModelSpec.from_dict(meta["spec"])
-        key = (inputs.name, (registry.models_dir() / f"{inputs.name}.keras").stat().st_mtime)
+def load(name: str, saved: bool) -> tuple:
+    """(model, probe, cache key): the key is the saved model's name and stamp, or the built model."""
+    if saved:
+        model, meta = saved_model(name)
+        spec, key = ModelSpec.from_dict(meta["spec"]), (name, registry.stamp(name))
     else:
-        model, spec = untrained(inputs.name), preset_spec(inputs.name)
-        key = (f"untrained {inputs.name}", id(model))  # a rebuilt model has new weights
+        model, spec = untrained(name), preset_spec(name)
+        key = (f"untrained {name}", id(model))  # a rebuilt model has new weights
         st.info("An untrained network: its weights are random, as Keras initialised them.")
     return model, probe(key, model, spec), key
 
 
-def layers_tab(model, network, key, inputs) -> None:
+def layers_tab(model, network, key, choice, normalise) -> None:
     st.dataframe(
-        inspection.summary_table(model),
+        charts.layer_table(model, network.spec),
         hide_index=True,
         column_config={"Param #": st.column_config.NumberColumn(format="localized")},
     )
     st.markdown(f"**{inspection.totals_text(model)}**")
-    st.image(charts.diagram_svg(model))
+    st.image(charts.diagram_svg(model, network.spec))
 
 
-def weights_tab(model, network, key, inputs) -> None:
+def weights_tab(model, network, key, choice, normalise) -> None:
     for picture in charts.weight_pictures(model):
         show(picture)
 
 
-def activations_tab(model, network, key, inputs) -> None:
+def activations_tab(model, network, key, choice, normalise) -> None:
     _, (x_test, y_test) = mnist().arrays
-    image, description = inputs.choice.resolve(x_test, y_test, st.session_state.get("last_drawing"))
+    image, description = choice.resolve(x_test, y_test, st.session_state.get("last_drawing"))
     if image is None:
         st.info(description)
         return
@@ -105,24 +105,25 @@ def activations_tab(model, network, key, inputs) -> None:
         show(picture)
 
 
-def tuning_tab(model, network, key, inputs) -> None:
+def tuning_tab(model, network, key, choice, normalise) -> None:
     st.markdown(
         "Each unit's mean activation for each digit class over the 10,000 test images "
         "(a convolution channel's map averaged over space): its tuning curve, one row per unit."
     )
-    st.altair_chart(charts.tuning_chart(tuning(key, network), inputs.normalise))
+    chart(charts.tuning_chart(tuning(key, network), normalise), width="content")
+    st.caption(escape_markdown(dead(key, network), max_chars=2000))  # layer names from the file
 
 
 TABS = {"Layers": layers_tab, "Weights": weights_tab, "Activations": activations_tab, "Tuning": tuning_tab}
 
 st.title("Model")
 st.caption("What each layer holds: its shape, its weights, its responses to one digit, and its tuning.")
-inputs = page_inputs()
-if inputs.name is None:
+name, saved, choice, normalise = sidebar()
+if name is None:
     st.stop()
-model, network, key = load(inputs)
+model, network, key = load(name, saved)
 # Only the open tab runs (on_change="rerun"), so each part costs only its own time.
 for tab, render in zip(st.tabs(list(TABS), key="mp_tab", on_change="rerun"), TABS.values(), strict=True):
     if tab.open:
         with tab:
-            render(model, network, key, inputs)
+            render(model, network, key, choice, normalise)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dnnlab import charts, data, inspection, registry  # noqa: E402
+from dnnlab import charts, data, inspection, probes, registry  # noqa: E402
 from dnnlab.architectures import PRESETS, ModelSpec  # noqa: E402
 
 
@@ -25,10 +25,10 @@ def timed(function):
 def measure(name, x_test, y_test):
     (model, meta), load_s = timed(lambda: registry.load(name))
     spec = ModelSpec.from_dict(meta["spec"])
-    _, table_s = timed(lambda: (inspection.summary_table(model), inspection.totals_text(model)))
-    _, diagram_s = timed(lambda: charts.diagram_svg(model))
+    _, table_s = timed(lambda: (charts.layer_table(model, spec), inspection.totals_text(model)))
+    _, diagram_s = timed(lambda: charts.diagram_svg(model, spec))
     _, weights_s = timed(lambda: charts.weight_pictures(model))
-    probe, probe_s = timed(lambda: inspection.Probe(model, spec))
+    probe, probe_s = timed(lambda: probes.Probe(model, spec))
     image, _ = inspection.InputChoice("class", digit=7).resolve(x_test, y_test)
     _, act_first = timed(lambda: charts.activation_pictures(probe.activations(image)))
     _, act_again = timed(lambda: charts.activation_pictures(probe.activations(image)))

@@ -6,15 +6,24 @@ SVG text, or Altair charts. Colour maps are matplotlib's.
 
 from __future__ import annotations
 
+import functools
+import html
+import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import altair as alt
 import numpy as np
 import pandas as pd
 from matplotlib import colormaps
 
+from dnnlab import inspection
 from dnnlab.architectures import num_classes
-from dnnlab.inspection import conv_filters, dense_weight_images
+from dnnlab.config import PRESETS, ModelSpec
+
+if TYPE_CHECKING:
+    from dnnlab.progress import Progress
 
 # Blue for negative and red for positive weights, white for zero; MNIST itself in greys
 # (ink is bright).
@@ -99,32 +108,62 @@ _DIAGRAM_COLOURS = {
 }
 
 
-def diagram_svg(model) -> str:
+def pixel_scaling(spec: ModelSpec) -> str:
+    """What happens to the pixels before the first layer (outside the Keras model)."""
+    return "pixels ÷ 255 → 0-1" if spec.rescale else "raw pixels 0-255"
+
+
+def activation_name(layer) -> str:
+    """A layer's activation function ("linear" when it has none), or "" if it has no such step."""
+    activation = getattr(layer, "activation", None)
+    return getattr(activation, "__name__", "") if activation is not None else ""
+
+
+def layer_table(model, spec: ModelSpec) -> pd.DataFrame:
+    """The `model.summary()` table with each layer's activation, after a row for the input
+    and its pixel scaling: the steps that tell the talk's three MLPs apart."""
+    table = inspection.summary_table(model)
+    table.insert(2, "Activation", [activation_name(layer) or "—" for layer in model.layers])
+    input_row = {
+        "Layer (type)": f"input ({pixel_scaling(spec)})",
+        "Output Shape": "(None, " + ", ".join(map(str, spec.input_shape)) + ")",
+        "Activation": "—",
+        "Param #": 0,
+    }
+    return pd.concat([pd.DataFrame([input_row]), table], ignore_index=True)
+
+
+def diagram_svg(model, spec: ModelSpec) -> str:
     """The layers as boxes sized by their output shapes, like NN-SVG's LeNet figure.
 
     Feature maps (h×w×c) are drawn as c stacked squares of side ∝ h; vectors of n units
-    as a bar of height ∝ √n. Above each box its shape, below it the layer's name and type.
+    as a bar of height ∝ √n. Above each box its shape, below it the layer's name, type
+    and activation (the input's: its pixel scaling).
     """
-    stages = [("input", "Input", tuple(model.inputs[0].shape[1:]))]
-    stages += [(layer.name, type(layer).__name__, tuple(layer.output.shape[1:])) for layer in model.layers]
-    gap, offset, top_pad, label_h = 34, 5, 26, 40
+    stages = [("input", "Input", tuple(model.inputs[0].shape[1:]), pixel_scaling(spec))]
+    stages += [
+        (layer.name, type(layer).__name__, tuple(layer.output.shape[1:]), activation_name(layer))
+        for layer in model.layers
+    ]
+    gap, offset, top_pad, label_h, column = 34, 5, 26, 54, 112
     boxes = []
-    for i, (name, kind, shape) in enumerate(stages):
+    for i, (name, kind, shape, note) in enumerate(stages):
+        name = html.escape(name)
         if len(shape) == 3:
             side = 12 + 3 * shape[0]
             copies = min(shape[2], 12)
             w, h = side + offset * (copies - 1), side + offset * (copies - 1)
-            boxes.append((name, kind, shape, w, h, side, copies))
+            boxes.append((name, kind, shape, note, w, h, side, copies))
         else:
             units = int(np.prod(shape))
             bar = min(220.0, 8 * units**0.5)
-            boxes.append((name, kind, shape, 16, bar, None, 1))
+            boxes.append((name, kind, shape, note, 16, bar, None, 1))
         if i == len(stages) - 1 and kind == "Dense":
             boxes[-1] = (name, "Output", *boxes[-1][2:])
-    height = max(b[4] for b in boxes) + top_pad + label_h + 8
+    height = max(b[5] for b in boxes) + top_pad + label_h + 8
     parts, x = [], 10.0
     mid = top_pad + (height - top_pad - label_h) / 2
-    for i, (name, kind, shape, w, h, side, copies) in enumerate(boxes):
+    for i, (name, kind, shape, note, w, h, side, copies) in enumerate(boxes):
         colour = _DIAGRAM_COLOURS.get(kind, "#e5e5e5")
         y0 = mid - h / 2
         if side is None:
@@ -148,15 +187,17 @@ def diagram_svg(model) -> str:
             f'<text x="{cx:.1f}" y="{label_y:.1f}" font-size="11" text-anchor="middle">{name}</text>'
             f'<text x="{cx:.1f}" y="{label_y + 14:.1f}" font-size="10" fill="#555" '
             f'text-anchor="middle">{kind}</text>'
+            f'<text x="{cx:.1f}" y="{label_y + 28:.1f}" font-size="10" fill="#555" '
+            f'text-anchor="middle">{note}</text>'
         )
         if i < len(boxes) - 1:
-            ax, bx = x + w + 6, x + max(w + gap, 96) - 8
+            ax, bx = x + w + 6, x + max(w + gap, column) - 8
             parts.append(
                 f'<line x1="{ax:.1f}" y1="{mid:.1f}" x2="{bx:.1f}" y2="{mid:.1f}" '
                 'stroke="#777" stroke-width="1.2" marker-end="url(#arrow)"/>'
             )
         right = x + max(w, 60)
-        x += max(w + gap, 96)  # room for the labels under narrow bars
+        x += max(w + gap, column)  # room for the labels under narrow bars
     width = right + 10
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
@@ -173,9 +214,9 @@ def diagram_svg(model) -> str:
 
 def weight_pictures(model) -> list[Picture]:
     """The first layer's receptive fields (MLP) or every convolution's filters (CNN)."""
-    convs = conv_filters(model)
+    convs = inspection.conv_filters(model)
     if not convs:
-        images = dense_weight_images(model)
+        images = inspection.dense_weight_images(model)
         name = next(layer.name for layer in model.layers if type(layer).__name__ == "Dense")
         return [
             picture(
@@ -280,11 +321,444 @@ def tuning_chart(matrices: dict[str, np.ndarray], normalise: bool = False) -> al
             alt.Chart(df, title=f"{name} ({m.shape[0]} units)")
             .mark_rect()
             .encode(
-                x=alt.X("digit:O", title="digit class"),
+                # Every class labelled: Vega would drop every other label where they crowd.
+                x=alt.X("digit:O", title="digit class", axis=alt.Axis(labelAngle=0, labelOverlap=False)),
                 y=alt.Y("unit:O", title="unit"),
                 color=alt.Color("mean activation:Q", scale=scale, legend=alt.Legend(orient="bottom")),
                 tooltip=["unit", "digit", alt.Tooltip("mean activation:Q", format=".4f"), "preferred digit"],
             )
-            .properties(width=180, height=min(480, 14 * m.shape[0]))
+            .properties(width=220, height=min(480, 14 * m.shape[0]))
         )
     return alt.hconcat(*charts).resolve_scale(color="independent")
+
+
+# --- the live training chart -------------------------------------------------------------
+
+LIVE_HEIGHT = 400  # px of plot: readable at 1920×1080 from the back of a lecture room
+SPLIT_COLOURS = {"training": "#1f77b4", "validation": "#ff7f0e"}
+EARLIER_COLOUR = "#7f7f7f"
+
+
+def curves(records: Iterable[Progress], smoothing: float = 0.05) -> list[dict]:
+    """Rows (epoch, metric, split, value) for the loss and accuracy chart.
+
+    Keras reports the running mean since the epoch began; the mean over the batches
+    between two reports is recovered from consecutive running means, then smoothed
+    with an exponential moving average whose time constant is `smoothing` epochs, so
+    the curve looks the same however many batches an epoch has. Each point sits at the
+    fraction of the epoch its batches reached, so a run stopped mid-epoch ends mid-epoch.
+    Validation figures appear once per completed epoch.
+    """
+    rows: list[dict] = []
+    ema: dict[str, float] = {}
+    last_epoch, last_batch, last_mean = 0, 0, {"loss": 0.0, "accuracy": 0.0}
+    for r in records:
+        if r.epoch != last_epoch:
+            last_epoch, last_batch, last_mean = r.epoch, 0, {"loss": 0.0, "accuracy": 0.0}
+        x = (r.epoch - 1) + r.batch / r.batches_per_epoch
+        if r.batch > last_batch:
+            for metric, mean in (("loss", r.loss), ("accuracy", r.accuracy)):
+                if not math.isfinite(mean):
+                    continue
+                chunk = (mean * r.batch - last_mean[metric] * last_batch) / (r.batch - last_batch)
+                weight = 1 - math.exp(-(r.batch - last_batch) / (smoothing * r.batches_per_epoch))
+                ema[metric] = chunk if metric not in ema else weight * chunk + (1 - weight) * ema[metric]
+                value = max(ema[metric], 1e-6)  # the loss axis is logarithmic
+                rows.append({"epoch": x, "metric": metric, "split": "training", "value": value})
+                last_mean[metric] = mean
+            last_batch = r.batch
+        if r.kind == "epoch" and r.batch == r.batches_per_epoch:
+            for metric, value in (("loss", r.val_loss), ("accuracy", r.val_accuracy)):
+                if value is not None and math.isfinite(value):
+                    rows.append(
+                        {"epoch": float(r.epoch), "metric": metric, "split": "validation", "value": value}
+                    )
+    return rows
+
+
+def _without_data(spec: dict) -> dict:
+    """A spec built from data-less Altair charts, made ready for inline data.
+
+    Altair names an empty data set in such a spec and in each of its layers; left in,
+    that set shadows the data the page sends and Vega draws nothing.
+    """
+    spec = {k: v for k, v in spec.items() if k not in ("data", "datasets")}
+    if "layer" in spec:
+        spec["layer"] = [_without_data(layer) for layer in spec["layer"]]
+    return spec
+
+
+def accuracy_floor(runs: Iterable[list[dict]], margin: float = 0.02) -> float:
+    """The bottom of the accuracy axis: just below the second half of every run.
+
+    A run's first moments (10% and climbing) would stretch the axis until 89% and 98%
+    sit side by side; the axis is zoomed to where each run has settled instead, and
+    the start is cut off at the bottom.
+    """
+    settled = []
+    for rows in runs:
+        points = [(r["epoch"], r["value"]) for r in rows if r["metric"] == "accuracy"]
+        if points:
+            half = max(e for e, _ in points) / 2
+            settled += [v for e, v in points if e >= half]
+    if not settled:
+        return 0.0
+    return max(0.0, min(0.9, math.floor((min(settled) - margin) * 20) / 20))
+
+
+@functools.lru_cache(maxsize=8)
+def _live_templates(validation: bool, height: int) -> tuple[dict, dict]:
+    """The loss and accuracy specs without data, built and validated by Altair once.
+
+    The Train page polls twice a second; building and validating Altair charts each
+    time took enough of the GIL to slow training tenfold, so each poll only fills in
+    data and axis ranges (`live_specs`).
+    """
+    splits = list(SPLIT_COLOURS) if validation else ["training"]
+    colour = alt.Color(
+        "split:N",
+        title=None,
+        scale=alt.Scale(domain=splits, range=[SPLIT_COLOURS[s] for s in splits]),
+        legend=alt.Legend(orient="bottom") if validation else None,
+    )
+    live = alt.Chart().transform_filter("!isValid(datum.run)")
+    earlier = alt.Chart().transform_filter("isValid(datum.run) && datum.split == 'training'")
+    tooltip = ["split:N", alt.Tooltip("epoch:Q", format=".2f"), alt.Tooltip("value:Q", format=".4f")]
+
+    def panel(metric: str, scale: alt.Scale, axis: alt.Axis) -> dict:
+        mine = alt.datum.metric == metric
+        faint = earlier.transform_filter(mine)
+        last = faint.transform_joinaggregate(last="max(epoch)", groupby=["run"]).transform_filter(
+            "datum.epoch == datum.last"
+        )
+        chart = alt.layer(
+            faint.mark_line(color=EARLIER_COLOUR, opacity=0.4, clip=True).encode(detail="run:N"),
+            last.mark_text(align="left", dx=4, color=EARLIER_COLOUR, clip=False).encode(text="run:N"),
+            live.transform_filter(mine)
+            .transform_filter("datum.split == 'training'")
+            .mark_line(clip=True)
+            .encode(color=colour, tooltip=tooltip),
+            live.transform_filter(mine)
+            .transform_filter("datum.split == 'validation'")
+            .mark_line(point=True, clip=True)
+            .encode(color=colour, tooltip=tooltip),
+        ).encode(
+            x=alt.X("epoch:Q", title="epoch", scale=alt.Scale(domain=[0, 1])),
+            y=alt.Y("value:Q", title=metric, scale=scale, axis=axis),
+        )
+        return _without_data(chart.properties(height=height, title=metric).to_dict())
+
+    return (
+        panel("loss", alt.Scale(type="log"), alt.Axis()),
+        panel("accuracy", alt.Scale(domain=[0, 1]), alt.Axis(format="%")),
+    )
+
+
+def live_specs(
+    rows: list[dict],
+    epochs: int,
+    *,
+    earlier: Sequence[tuple[str, list[dict]]] = (),
+    validation: bool = True,
+    height: int = LIVE_HEIGHT,
+) -> tuple[dict, dict]:
+    """Vega-Lite specs, data inline, of the live loss and accuracy charts.
+
+    `rows` come from `curves`; `earlier` runs of this session, (label, their `curves`),
+    are drawn faintly behind and labelled at their ends; without a validation split
+    there is no validation legend.
+    """
+    loss, accuracy = _live_templates(validation, height)
+    values = rows + [{**r, "run": label} for label, past in earlier for r in past]
+    last_epoch = max([epochs, *(r["epoch"] for _, past in earlier for r in past)])
+    floor = accuracy_floor([rows, *(past for _, past in earlier)])
+
+    def filled(template: dict, y_domain: list | None) -> dict:
+        encoding = dict(template["encoding"])
+        encoding["x"] = {**encoding["x"], "scale": {"domain": [0, last_epoch]}}
+        if y_domain is not None:
+            encoding["y"] = {**encoding["y"], "scale": {"domain": y_domain}}
+        return {**template, "encoding": encoding, "data": {"values": values}}
+
+    return filled(loss, None), filled(accuracy, [floor, 1.0])
+
+
+# --- the Draw page's probabilities -------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=1)
+def _probability_template() -> dict:
+    """The bar chart without data, built by Altair once: each stroke only sends new rows
+    (Altair's `to_dict` costs 50-100 ms of a 300 ms stroke-to-prediction budget)."""
+    spec = (
+        alt.Chart()
+        .mark_bar()
+        .encode(
+            x=alt.X("digit:O", title="digit", axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("probability:Q", title="probability", scale=alt.Scale(domain=[0, 1])),
+            color=alt.condition("datum.predicted", alt.value("#e4572e"), alt.value("#4c78a8")),
+            tooltip=["digit:O", alt.Tooltip("probability:Q", format=".1%")],
+        )
+        .properties(height=220)
+        .to_dict()
+    )
+    return _without_data(spec)
+
+
+def probability_spec(probabilities: Sequence[float], predicted: int) -> dict:
+    """The ten probabilities as bars, the predicted digit highlighted; data inline.
+
+    Ten rows inline: a DataFrame would go through Arrow, a fifth of the server's time
+    per stroke when a room draws at once.
+    """
+    rows = [
+        {"digit": d, "probability": float(p), "predicted": d == predicted}
+        for d, p in enumerate(probabilities)
+    ]
+    return {**_probability_template(), "data": {"values": rows}}
+
+
+# --- presentation mode ---------------------------------------------------------------------
+
+PROJECTOR_FONTS = {
+    "axis": {"labelFontSize": 18, "titleFontSize": 20},
+    "legend": {"labelFontSize": 18, "titleFontSize": 20, "symbolSize": 200},
+    "header": {"labelFontSize": 18, "titleFontSize": 20},
+    "title": {"fontSize": 24},
+    "text": {"fontSize": 18},
+}
+
+
+def for_projector(chart_or_spec):
+    """The same chart with axis, legend, title and text fonts large enough for the back row.
+
+    Takes an Altair chart or a Vega-Lite dict and returns the same kind; Vega draws on
+    SVG or canvas, so page CSS cannot enlarge its text, its config must.
+    """
+    if isinstance(chart_or_spec, dict):
+        config = dict(chart_or_spec.get("config", {}))
+        for part, fonts in PROJECTOR_FONTS.items():
+            config[part] = {**config.get(part, {}), **fonts}
+        return {**chart_or_spec, "config": config}
+    chart = chart_or_spec.copy(deep=False)
+    config = chart.config.to_dict() if chart.config is not alt.Undefined else {}
+    for part, fonts in PROJECTOR_FONTS.items():
+        config[part] = {**config.get(part, {}), **fonts}
+    chart.config = alt.Config.from_dict(config)
+    return chart
+
+
+# --- the Experiments page ------------------------------------------------------------------
+
+PERCENT = alt.Axis(format="%")
+TALK_PRESETS = tuple(PRESETS)
+# One colour per talk preset (tableau10's first four), grey for anything else.
+PRESET_COLOURS = dict(zip(TALK_PRESETS, ["#4c78a8", "#f58518", "#e45756", "#72b7b2"], strict=True))
+CUSTOM_COLOUR = "#9d9d9d"
+
+
+def preset_scale() -> alt.Scale:
+    return alt.Scale(domain=[*PRESET_COLOURS, "custom"], range=[*PRESET_COLOURS.values(), CUSTOM_COLOUR])
+
+
+def _floor(values: pd.Series, margin: float = 0.03) -> float:
+    """A y-axis floor below the lowest accuracy, so small steps stay visible."""
+    low = float(values.min()) if len(values) else 0.8
+    return max(0.0, min(0.8, round(low - margin, 2)))
+
+
+def staircase_steps(stairs: pd.DataFrame) -> pd.DataFrame:
+    """One step per talk preset (its runs pooled: seeds) or per custom run, in the talk's order.
+
+    Args:
+        stairs: one row per run with name, preset, test_accuracy, talk_accuracy.
+
+    Returns:
+        Columns step, preset, runs, mean, low, high, talk_accuracy.
+    """
+    is_talk = stairs["preset"].isin(TALK_PRESETS)
+    step = stairs["preset"].where(is_talk, stairs["name"])
+    grouped = stairs.assign(step=step).groupby("step", sort=False)
+    steps = grouped.agg(
+        preset=("preset", "first"),
+        runs=("test_accuracy", "size"),
+        mean=("test_accuracy", "mean"),
+        low=("test_accuracy", "min"),
+        high=("test_accuracy", "max"),
+        talk_accuracy=("talk_accuracy", "first"),
+    ).reset_index()
+    rank = {p: i for i, p in enumerate(TALK_PRESETS)}
+    order = steps["step"].map(lambda s: (rank.get(s, len(rank)), s))
+    return steps.iloc[order.argsort(kind="stable")].reset_index(drop=True)
+
+
+def staircase_chart(stairs: pd.DataFrame) -> alt.LayerChart:
+    """A bar per step at its mean accuracy, labelled with it at its foot; each run a dot and
+    their range a line, left of centre; the talk's figure a short black tick right of
+    centre, labelled "talk 87%"."""
+    steps = staircase_steps(stairs)
+    floor = _floor(pd.concat([stairs["test_accuracy"], stairs["talk_accuracy"].dropna()]))
+    steps["floor"] = floor
+    runs = stairs.assign(step=stairs["preset"].where(stairs["preset"].isin(TALK_PRESETS), stairs["name"]))
+    x = alt.X("step:N", sort=list(steps["step"]), title=None, axis=alt.Axis(labelAngle=0))
+    y_scale = alt.Scale(domain=[floor, 1.0], clamp=True)
+    base = alt.Chart(steps).encode(x=x)
+    bars = base.mark_bar(opacity=0.8).encode(
+        y=alt.Y("mean:Q", scale=y_scale, axis=PERCENT, title="test accuracy"),
+        color=alt.Color("preset:N", scale=preset_scale(), legend=None),
+        tooltip=[
+            "step",
+            "runs",
+            alt.Tooltip("mean:Q", format=".2%"),
+            alt.Tooltip("low:Q", format=".2%", title="lowest"),
+            alt.Tooltip("high:Q", format=".2%", title="highest"),
+        ],
+    )
+    labels = base.mark_text(baseline="bottom", dy=-6, color="white", fontWeight="bold").encode(
+        y=alt.Y("floor:Q", scale=y_scale), text=alt.Text("mean:Q", format=".1%")
+    )
+    ranges = base.mark_rule(color="#222", strokeWidth=2, xOffset=-12).encode(
+        y=alt.Y("low:Q", scale=y_scale), y2="high:Q"
+    )
+    dots = (
+        alt.Chart(runs)
+        .mark_circle(color="#222", size=40, opacity=1, xOffset=-12)
+        .encode(
+            x=x,
+            y=alt.Y("test_accuracy:Q", scale=y_scale),
+            tooltip=["name", alt.Tooltip("test_accuracy:Q", format=".2%", title="test accuracy")],
+        )
+    )
+    talk = base.transform_filter("isValid(datum.talk_accuracy)").transform_calculate(
+        talk_label="'talk ' + format(datum.talk_accuracy, '.0%')"
+    )
+    ticks = talk.mark_tick(color="black", thickness=4, size=28, xOffset=16).encode(
+        y=alt.Y("talk_accuracy:Q", scale=y_scale),
+        tooltip=["step", alt.Tooltip("talk_accuracy:Q", format=".0%", title="in the talk")],
+    )
+    talk_labels = talk.mark_text(align="left", dx=34, fontWeight="bold").encode(
+        y=alt.Y("talk_accuracy:Q", scale=y_scale), text="talk_label:N"
+    )
+    chart = alt.layer(bars, labels, ranges, dots, ticks, talk_labels).properties(height=340)
+    return chart.configure_text(fontSize=13)  # in the config, so `for_projector` can enlarge it
+
+
+def curve_chart(curves: pd.DataFrame, metric: str) -> alt.Chart:
+    """One metric's per-epoch curves: colour = preset, one line per run, dashes = validation.
+
+    `curves` has columns run, preset, epoch, metric, split, value.
+    """
+    data = curves[curves["metric"] == metric]
+    scale = alt.Scale(type="log") if metric == "loss" else alt.Scale(zero=False)
+    return (
+        alt.Chart(data)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1)),
+            y=alt.Y(
+                "value:Q", title=metric, scale=scale, axis=PERCENT if metric == "accuracy" else alt.Axis()
+            ),
+            color=alt.Color(
+                "preset:N",
+                scale=preset_scale(),
+                legend=alt.Legend(orient="bottom", title="preset"),
+            ),
+            detail="run:N",
+            strokeDash=alt.StrokeDash("split:N", title=None, sort=["training", "validation"]),
+            tooltip=["run", "preset", "split", "epoch", alt.Tooltip("value:Q", format=".4f", title=metric)],
+        )
+        .properties(height=280, title=metric)
+    )
+
+
+def confusion_chart(frame: pd.DataFrame) -> alt.LayerChart:
+    """The confusion matrix as a heat map (log-like colour scale), with the counts."""
+    base = alt.Chart(frame).encode(
+        x=alt.X("predicted:O", title="predicted digit", axis=alt.Axis(labelAngle=0, orient="top")),
+        y=alt.Y("true:O", title="true digit"),
+    )
+    cells = base.mark_rect().encode(
+        color=alt.Color("count:Q", scale=alt.Scale(type="symlog", scheme="blues"), legend=None),
+        tooltip=["true", "predicted", "count", alt.Tooltip("share:Q", format=".1%", title="share of true")],
+    )
+    text = base.mark_text(fontSize=11).encode(
+        text="count:Q",
+        color=alt.condition(alt.datum.share > 0.5, alt.value("white"), alt.value("black")),
+    )
+    return alt.layer(cells, text).properties(height=360)
+
+
+def per_class_chart(frame: pd.DataFrame, columns: list[str], from_zero: bool = False) -> alt.Chart:
+    """Accuracy per digit; several `columns` (e.g. intact, lesioned) become grouped bars.
+
+    The axis starts just below the lowest bar unless `from_zero`.
+    """
+    long = frame.melt(id_vars="digit", value_vars=columns, var_name="model", value_name="correct")
+    floor = 0.0 if from_zero else _floor(long["correct"].dropna(), margin=0.05)
+    return (
+        alt.Chart(long)
+        .mark_bar()
+        .encode(
+            x=alt.X("digit:O", axis=alt.Axis(labelAngle=0)),
+            xOffset=alt.XOffset("model:N", sort=columns),
+            y=alt.Y(
+                "correct:Q", title="accuracy", axis=PERCENT, scale=alt.Scale(domain=[floor, 1], clamp=True)
+            ),
+            color=alt.Color(
+                "model:N", sort=columns, legend=alt.Legend(orient="bottom") if len(columns) > 1 else None
+            ),
+            tooltip=["digit", "model", alt.Tooltip("correct:Q", format=".1%", title="accuracy")],
+        )
+        .properties(height=260)
+    )
+
+
+def rsa_chart(table: pd.DataFrame, measure: str = "Spearman's ρ") -> alt.LayerChart:
+    """Each stage's RDM compared with the pixel RDM and with the category RDM, with 95%
+    bootstrap intervals, and the ceiling: what a perfect category RDM scores here.
+
+    `table` is `rsa.RsaResult.table()`: stage, depth, compared_with, score, low, high, ceiling.
+    """
+    stages = list(dict.fromkeys(table.sort_values("depth")["stage"]))
+    x = alt.X("stage:N", sort=stages, title="input → output", axis=alt.Axis(labelAngle=0))
+    colour = alt.Color("compared_with:N", title="compared with", legend=alt.Legend(orient="bottom"))
+    y = alt.Y("score:Q", title=f"{measure} between RDMs", scale=alt.Scale(domain=[-0.1, 1]))
+    base = alt.Chart(table)
+    lines = base.mark_line(point=True).encode(
+        x=x,
+        y=y,
+        color=colour,
+        tooltip=[
+            "stage",
+            "compared_with",
+            alt.Tooltip("score:Q", format=".3f"),
+            alt.Tooltip("low:Q", format=".3f", title="95% from"),
+            alt.Tooltip("high:Q", format=".3f", title="95% to"),
+            alt.Tooltip("of_ceiling:Q", format=".0%", title="of the ceiling"),
+        ],
+    )
+    intervals = base.mark_rule(strokeWidth=2).encode(x=x, y="low:Q", y2="high:Q", color=colour)
+    category = table[table["ceiling"] < 1].head(1)  # pixels are their own ceiling (1)
+    ceiling = alt.Chart(category).mark_rule(strokeDash=[6, 4], color="black").encode(y="ceiling:Q")
+    ceiling_label = (
+        alt.Chart(category)
+        .transform_calculate(text="'ceiling for the category RDM: ' + format(datum.ceiling, '.2f')")
+        .mark_text(align="right", baseline="bottom", dy=-3, x="width")
+        .encode(y="ceiling:Q", text="text:N")
+    )
+    return alt.layer(intervals, lines, ceiling, ceiling_label).properties(height=300)
+
+
+def unit_lesion_chart(sweep: pd.DataFrame, intact: float) -> alt.Chart:
+    """The drop in test accuracy when each unit is silenced alone."""
+    data = sweep.assign(drop=intact - sweep["accuracy"])
+    return (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            x=alt.X("unit:O", axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("drop:Q", title="accuracy drop", axis=alt.Axis(format=".1%")),
+            tooltip=["unit", alt.Tooltip("accuracy:Q", format=".2%"), alt.Tooltip("drop:Q", format=".2%")],
+        )
+        .properties(height=220)
+    )

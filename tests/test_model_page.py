@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 import numpy as np
@@ -47,9 +48,11 @@ def test_saved_preset_shows_every_tab(page, name):
     at = page.run()
     assert not at.exception
     assert at.selectbox(key="mp_model").value == name
-    # Layers: the table as Keras prints it, its totals and the diagram.
+    # Layers: the table as Keras prints it (with each layer's activation, after the input
+    # row), its totals and the diagram.
     table = at.dataframe[0].value
-    assert list(table.columns) == ["Layer (type)", "Output Shape", "Param #"]
+    assert list(table.columns) == ["Layer (type)", "Output Shape", "Activation", "Param #"]
+    assert len(table) == 1 + {"cnn": 6}.get(name, 3)
     assert f"{table['Param #'].sum():,}" == PARAMS[name]
     assert f"Total params: {PARAMS[name]}" in markdown_text(at)
     assert len(at.get("image")) == 1
@@ -87,7 +90,26 @@ def test_untrained_preset(page):
     assert not at.exception
     assert any("untrained" in i.value for i in at.info)
     assert "Total params: 2,674" in markdown_text(at)
-    assert at.dataframe[0].value["Output Shape"].tolist()[0] == "(None, 26, 26, 8)"
+    assert at.dataframe[0].value["Output Shape"].tolist()[:2] == ["(None, 28, 28, 1)", "(None, 26, 26, 8)"]
+
+
+def test_the_talks_three_mlps_look_different_on_the_layers_tab(page):
+    """Same shapes, same parameters: the pixel scaling and the activations tell them apart."""
+    seen = {}
+    for name in ("mlp-raw", "mlp-rescaled", "mlp-relu"):
+        page.session_state["mp_model"] = name
+        at = page.run()
+        assert not at.exception
+        table = at.dataframe[0].value
+        (diagram,) = at.get("image")
+        svg = base64.b64decode(diagram.proto.imgs[0].url.removeprefix("data:image/svg+xml;base64,")).decode()
+        seen[name] = (table["Layer (type)"][0], list(table["Activation"]), svg)
+    assert seen["mlp-raw"][0] == "input (raw pixels 0-255)"
+    assert seen["mlp-rescaled"][0] == seen["mlp-relu"][0] == "input (pixels ÷ 255 → 0-1)"
+    assert seen["mlp-raw"][1] == seen["mlp-rescaled"][1] == ["—", "linear", "linear", "softmax"]
+    assert seen["mlp-relu"][1] == ["—", "relu", "relu", "softmax"]
+    assert ">raw pixels 0-255<" in seen["mlp-raw"][2] and ">relu<" in seen["mlp-relu"][2]
+    assert len({svg for _, _, svg in seen.values()}) == 3
 
 
 def test_test_digit_by_index_and_by_class(page):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dnnlab import analysis, data, registry  # noqa: E402
+from dnnlab import data, errors, lesions, registry, rsa, staircase  # noqa: E402
 from dnnlab.architectures import PRESETS, ModelSpec  # noqa: E402
 
 
@@ -31,25 +31,25 @@ def measure(name, x, y):
         model, meta = registry.load(name)
         spec = ModelSpec.from_dict(meta["spec"])
     with timed(f"{name}: errors"):
-        report = analysis.error_report(model, spec, x, y)
+        report = errors.error_report(model, spec, x, y)
     with timed(f"{name}: RSA + images"):
-        sample = analysis.rsa_sample(y)
-        rsa = analysis.representational_similarity(model, spec, x[sample], y[sample])
-        for rdm in rsa.rdms:
-            analysis.rdm_image(rdm)
-    layer = next(iter(analysis.lesionable_layers(model)))
+        sample = rsa.rsa_sample(y)
+        result = rsa.representational_similarity(model, spec, x[sample], y[sample])
+        for rdm in result.rdms:
+            rsa.rdm_image(rdm)
+    layer = next(iter(lesions.lesionable_layers(model)))
     with timed(f"{name}: lesion 2 units"):
-        analysis.lesion(model, spec, x, y, layer, [0, 1], intact=report)
+        lesions.lesion(model, spec, x, y, layer, [0, 1], intact=report)
 
 
 def main():
     with timed("MNIST"):
         _, (x, y) = data.load_mnist()
     with timed("staircase + learning curves"):
-        infos = analysis.in_talk_order(registry.list_models())
-        analysis.staircase(infos)
-        analysis.runs_table(infos)
-        analysis.learning_curves({i.name: i.meta["history"] for i in infos if i.ok})
+        infos = staircase.in_talk_order(registry.list_models())
+        staircase.staircase(infos)
+        staircase.runs_table(infos)
+        staircase.learning_curves({i.name: i.meta["history"] for i in infos if i.ok})
     for name in PRESETS:
         measure(name, x, y)
 

@@ -37,11 +37,7 @@ def phone(code: str, side: int) -> None:
         st.success(f"Sent your {sent}: it is on the projector. Draw another!")
     current = store.room(code)
     asked = current.asked if current else None
-    if asked is not None:
-        st.markdown(f"### Draw a **{asked}**")
-    meant = st.segmented_control(
-        "I am drawing a", range(10), default=asked, key=f"join_meant_{version}_{asked}"
-    )
+    st.markdown(f"#### Draw a **{asked}**" if asked is not None else "#### Draw a digit")
     image = canvas.draw_canvas(key=f"join_canvas_{version}", thick=True, side=side)
     try:
         if image is None:  # warm the networks up, so the first stroke is as quick as the others
@@ -54,6 +50,9 @@ def phone(code: str, side: int) -> None:
     with st.container(horizontal=True):
         for r in readings:
             st.metric(r.network, r.digit, help=f"{r.confidence:.0%} sure", width="content")
+    meant = st.segmented_control(
+        "I drew a", range(10), default=asked, key=f"join_meant_{version}_{asked}", wrap=True
+    )
     if meant is None:
         st.warning("Pick the digit you meant, then send.")
         return
@@ -106,6 +105,6 @@ if code is None:
     )
     st.stop()
 st.html(BIG_BUTTONS)
-st.title(f"Room {code}")
+st.subheader(f"Room {code}")
 heartbeat(code)
 phone(code, canvas_side())

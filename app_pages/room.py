@@ -51,12 +51,15 @@ def controls(code: str) -> None:
     else:
         st.image(room_join.qr_png(url), width=300, output_format="PNG", alt=f"QR code of {url}")
         st.markdown(f"Scan, or open **{escape_markdown(url)}** · room code **{code}**")
-    st.segmented_control("Ask the room for", range(10), key="room_asked", on_change=ask, args=(code,))
+    st.segmented_control(
+        "Ask the room for", range(10), key="room_asked", on_change=ask, args=(code,), wrap=True
+    )
     drawings = room_store().drawings(code)
     st.download_button(
-        "The room's digits as MNIST (.npz, half train, half test)",
+        "Download the digits (MNIST .npz)",
         room_analysis.mnist_npz(drawings),
         file_name=f"room-{code}.npz",
+        help="x_train, y_train, x_test, y_test as in MNIST's own file: half the drawings each, at random",
         disabled=not drawings,
         icon=":material/download:",
     )

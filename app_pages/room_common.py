@@ -10,7 +10,7 @@ import streamlit as st
 from app_pages import canvas
 from app_pages.common import saved_model, usable_models
 from dnnlab import room
-from dnnlab.architectures import ModelSpec
+from dnnlab.config import ModelSpec
 
 
 @st.cache_resource
@@ -37,13 +37,15 @@ def talk_networks() -> dict:
 # cannot know the screen. Reported again only when it changes (a phone turned sideways).
 WIDTH_JS = """
 export default function ({ parentElement, setStateValue, data }) {
+  // The component's root is a shadow root (isolated styles): its host is the element.
+  const element = parentElement instanceof ShadowRoot ? parentElement.host : parentElement;
   const report = () => {
-    const width = Math.floor(parentElement.getBoundingClientRect().width);
+    const width = Math.floor(element.getBoundingClientRect().width);
     if (width > 0 && width !== data) setStateValue('width', width);
   };
   report();
   const observer = new ResizeObserver(report);
-  observer.observe(parentElement);
+  observer.observe(element);
   return () => observer.disconnect();
 }
 """

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from dnnlab import registry
-from dnnlab.architectures import PRESETS
+from dnnlab.config import PRESETS
 from dnnlab.images import MAX_CANVAS_SIDE, ImageError, png_size
 
 TALK_NETWORKS = tuple(PRESETS)  # the four networks of the talk, in its order

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from dnnlab import inference
-from dnnlab.architectures import ModelSpec
+from dnnlab import inference, preprocess
+from dnnlab.config import ModelSpec
 from dnnlab.errors import confusion_matrix
 from dnnlab.room import TALK_NETWORKS, Drawing, NetworkReading
 
@@ -26,7 +26,7 @@ def read_with_networks(
     pass (`inference.predict_prepared`), a few milliseconds each. Raises
     `inference.BlankImageError` when nothing is drawn.
     """
-    image28 = inference.prepare(image)
+    image28 = preprocess.prepare(image)
     readings = []
     for name, (model, spec) in networks.items():
         probabilities = inference.predict_prepared(model, spec, image28)

@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from app_pages import canvas
 from bench.draw_latency import digit_paths, render
 from dnnlab import room, room_analysis
-from dnnlab.architectures import PRESETS
+from dnnlab.config import PRESETS
 from dnnlab.room import Drawing, NetworkReading
 from tests.conftest import copy_shipped, elements
 
@@ -179,7 +179,7 @@ def test_a_phone_without_an_open_room_is_asked_for_the_code(store, shipped, fake
     code = store.open_room().code
     at.text_input(key="join_code").set_value(code.lower())
     at = run(JOIN_PAGE, at)
-    assert any(t.value == f"Room {code}" for t in at.title)
+    assert any(t.value == f"Room {code}" for t in at.subheader)
     assert fake_canvas.keys, "the canvas is shown"
 
 
@@ -189,7 +189,7 @@ def test_a_phone_draws_reads_and_sends_once(store, shipped, fake_canvas):
     at = run(JOIN_PAGE, room=code)
     assert store.connected(code) == 1, "an open page counts as a connected phone"
     assert any("Draw your digit" in i.value for i in at.info)
-    assert any("Draw a **3**" in m.value for m in at.markdown)
+    assert "Draw a 3" in shown_text(at)
 
     fake_canvas.image = render(digit_paths(3))
     at = run(JOIN_PAGE, at)
@@ -271,7 +271,7 @@ def test_the_export_is_mnist_shaped_and_readable_like_mnist(tmp_path, mnist):
 
 def test_the_phone_readings_come_from_the_fast_path(shipped):
     from dnnlab import registry
-    from dnnlab.architectures import ModelSpec
+    from dnnlab.config import ModelSpec
 
     networks = {}
     for name in room.TALK_NETWORKS:

@@ -41,6 +41,7 @@ from streamlit_client import Conversation, Run  # noqa: E402
 DRAWINGS = {digit: canvas_state(digit) for digit in range(10)}
 readings: list[tuple[float, float, int, str | None]] = []  # sent at, ms, drawn, read
 arrivals = itertools.count()  # each student starts at another digit, as in bench/load.py
+seated = itertools.count(1)  # students whose page has loaded
 lecture: dict = {}  # the lecturer's process, its output, and when training ran
 
 
@@ -74,6 +75,8 @@ class Student(User):
         self.page = Conversation(page="draw")
         self.exchange("page load", self.page.rerun_request())
         self.canvas = self.page.element("bidi_component")
+        if next(seated) == self.environment.runner.target_user_count:
+            steady_state_begins(self.environment)
 
     def on_stop(self):
         self.socket.close()
@@ -138,17 +141,9 @@ def watched(environment) -> list[int]:
     return [int(pid) for pid in environment.parsed_options.watch_pids.split(",") if pid]
 
 
-@events.init.add_listener
-def _environment(environment, **_):
-    lecture["environment"] = environment
-
-
-@events.spawning_complete.add_listener
-def _steady_state_begins(**_):
-    """From here every student is seated: the server's CPU per drawing is measured over this span."""
-    environment = lecture["environment"]
-    if not isinstance(environment.runner, WorkerRunner) and watched(environment):
-        lecture["steady"] = [(time.time(), cpu_seconds(watched(environment)))]
+def steady_state_begins(environment) -> None:
+    """Every student's page has loaded: from here on only drawings load the servers."""
+    lecture["steady"] = [(time.time(), cpu_seconds(watched(environment)))]
 
 
 @events.test_start.add_listener
@@ -172,7 +167,7 @@ def _lecturer_starts(environment, **_):
 
 @events.test_stop.add_listener
 def _lecturer_stops(environment, **_):
-    if "steady" in lecture:
+    if "steady" in lecture and not isinstance(environment.runner, WorkerRunner):
         lecture["steady"].append((time.time(), cpu_seconds(watched(environment))))
     process = lecture.get("process")
     if process is not None:
@@ -202,12 +197,13 @@ def _report(environment, **_):
             print(f"lecturer's run: {line}")
     if len(lecture.get("steady", [])) == 2:
         (begin, cpu_begin), (end, cpu_end) = lecture["steady"]
-        served = sum(begin <= t <= end for t, _, _, _ in readings)
-        print(
-            f"servers' CPU once all students were seated: {cpu_end - cpu_begin:.1f} s in {end - begin:.0f} s "
-            f"({(cpu_end - cpu_begin) / (end - begin):.0%} of one core), {served} drawings: "
-            f"{1000 * (cpu_end - cpu_begin) / max(1, served):.1f} ms of CPU per drawing"
-        )
+        steady = [ms for t, ms, _, _ in readings if begin <= t <= end]
+        print(summary(f"  once every student was seated ({end - begin:.0f} s)", steady))
+        if watched(environment):
+            print(
+                f"servers' CPU then: {cpu_end - cpu_begin:.1f} s ({(cpu_end - cpu_begin) / (end - begin):.0%} "
+                f"of one core), {1000 * (cpu_end - cpu_begin) / max(1, len(steady)):.1f} ms per drawing"
+            )
     for watch in lecture.get("watches", []):
         watch.running = False
         peaks = dict(watch.peaks)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dnnlab import images, inference
+from dnnlab import images, preprocess
 from tests.conftest import ROOT
 
 
@@ -71,7 +71,7 @@ def test_decompression_bomb_is_refused_before_decoding():
 )
 def test_unusual_but_valid_images_are_read_and_prepared(payload):
     image = images.read_image(payload, name="odd")
-    prepared = inference.prepare(image)
+    prepared = preprocess.prepare(image)
     assert prepared.shape == (28, 28) and prepared.max() > 100
 
 

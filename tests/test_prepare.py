@@ -1,4 +1,4 @@
-"""`dnnlab.inference.prepare`: any drawing or photo → the 28×28 image MNIST networks read."""
+"""`dnnlab.preprocess.prepare`: any drawing or photo → the 28×28 image MNIST networks read."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dnnlab import inference, registry
+from dnnlab import inference, preprocess, registry
 from dnnlab.architectures import ModelSpec
 from tests.support import digit_paths, render
 
@@ -66,7 +66,7 @@ DRAWINGS = {
 
 @pytest.mark.parametrize("kind", DRAWINGS)
 def test_prepare_gives_an_mnist_like_image(kind):
-    image28 = inference.prepare(DRAWINGS[kind](3))
+    image28 = preprocess.prepare(DRAWINGS[kind](3))
     assert image28.shape == (28, 28)
     assert image28.dtype == np.float32
     assert image28.min() >= 0.0
@@ -86,22 +86,30 @@ def test_prepare_gives_an_mnist_like_image(kind):
     "kind", ["inverted", "white-on-transparent", "black-on-transparent", "grey-2d", "float-0-1", "pil"]
 )
 def test_polarity_transparency_and_format_do_not_change_the_result(kind):
-    reference = inference.prepare(DRAWINGS["canvas"](5))
-    assert np.abs(inference.prepare(DRAWINGS[kind](5)) - reference).mean() < 1.0
+    reference = preprocess.prepare(DRAWINGS["canvas"](5))
+    assert np.abs(preprocess.prepare(DRAWINGS[kind](5)) - reference).mean() < 1.0
 
 
 def test_position_does_not_change_the_result():
-    centred = inference.prepare(render(digit_paths(7, size=120)))
-    moved = inference.prepare(render(digit_paths(7, size=120, centre=(80, 190))))
+    centred = preprocess.prepare(render(digit_paths(7, size=120)))
+    moved = preprocess.prepare(render(digit_paths(7, size=120, centre=(80, 190))))
     assert np.abs(centred - moved).mean() < 2.0
 
 
 def test_thin_and_thick_strokes_are_brought_to_mnist_thickness():
-    inks = {kind: (inference.prepare(DRAWINGS[kind](8)) > 127).sum() for kind in ("thin", "canvas", "tiny")}
+    inks = {kind: (preprocess.prepare(DRAWINGS[kind](8)) > 127).sum() for kind in ("thin", "canvas", "tiny")}
     # Without stroke normalisation a 3-pixel pen gives ~20 ink pixels and a 50-pixel
     # digit drawn with a 20-pixel brush ~150; MNIST's eights have ~110.
     assert 50 < inks["thin"] < 140, inks
     assert 50 < inks["tiny"] < 140, inks
+
+
+def test_the_target_stroke_range_is_mnists_own(mnist):
+    """The constants are the 5th, 50th and 95th percentiles `mnist_stroke_range` derives."""
+    (x_train, _), _ = mnist
+    low, median, high = preprocess.mnist_stroke_range(x_train)
+    low_, high_ = preprocess.STROKE_RATIO_RANGE
+    assert (low, median, high) == pytest.approx((low_, preprocess.STROKE_RATIO_MEDIAN, high_), abs=0.001)
 
 
 @pytest.mark.parametrize(
@@ -116,12 +124,12 @@ def test_thin_and_thick_strokes_are_brought_to_mnist_thickness():
 )
 def test_a_blank_image_is_refused(image):
     with pytest.raises(inference.BlankImageError, match="blank"):
-        inference.prepare(image)
+        preprocess.prepare(image)
 
 
 def test_a_bad_array_shape_is_refused_with_its_shape():
     with pytest.raises(inference.ImageError, match=r"\(280, 280, 2\)"):
-        inference.prepare(np.zeros((280, 280, 2), np.uint8))
+        preprocess.prepare(np.zeros((280, 280, 2), np.uint8))
 
 
 # --- the shipped networks read what prepare makes ----------------------------------
@@ -132,6 +140,17 @@ def test_a_bad_array_shape_is_refused_with_its_shape():
 def test_shipped_networks_read_drawn_digits(shipped, name, kind):
     right = [d for d in range(10) if classify(shipped, name, DRAWINGS[kind](d)) == d]
     assert len(right) >= 9, f"{name} read {right} of 0-9 ({kind})"
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+@pytest.mark.parametrize("brush", [10, 12, 14])
+def test_thin_brush_drawings_of_every_digit_are_read_right_on_the_draw_pages_path(shipped, name, brush):
+    """The canvas's RGBA drawing through `read_digit`, as the Draw page calls it."""
+    model, spec = shipped[name]
+    readings = {
+        d: inference.read_digit(model, spec, render(digit_paths(d), width=brush)).digit for d in range(10)
+    }
+    assert readings == {d: d for d in range(10)}, f"{name}, {brush}-pixel brush: {readings}"
 
 
 def test_shipped_cnn_reads_tiny_drawings(shipped):
@@ -188,7 +207,29 @@ def png_bytes(array: np.ndarray, fmt: str = "PNG") -> bytes:
 def test_an_uploaded_photo_reads_like_the_drawing(fmt):
     drawing = inverted(render(digit_paths(4)))[..., :3]  # black on white, like paper
     array = inference.read_image(png_bytes(drawing, fmt), name=f"four.{fmt.lower()}")
-    assert np.abs(inference.prepare(array) - inference.prepare(render(digit_paths(4)))).mean() < 2.0
+    assert np.abs(preprocess.prepare(array) - preprocess.prepare(render(digit_paths(4)))).mean() < 2.0
+
+
+def under_uneven_light(drawing: np.ndarray) -> np.ndarray:
+    """A white-on-black drawing as a photo of dark ink on paper lit from one corner:
+    the paper goes from 30% to 100% brightness, with a little sensor noise."""
+    rows, cols = np.indices(drawing.shape[:2]) / (drawing.shape[0] - 1)
+    light = 0.3 + 0.7 * (0.7 * cols + 0.3 * rows)
+    paper = (255.0 - drawing[..., 0]) * light + np.random.default_rng(0).normal(0, 3, light.shape)
+    return np.dstack([paper.clip(0, 255).astype(np.uint8)] * 3)
+
+
+def test_a_photo_under_uneven_light_reads_like_the_drawing(shipped):
+    model, spec = shipped["cnn"]
+    for digit in range(10):
+        drawing = render(digit_paths(digit))
+        upload = inference.read_image(png_bytes(under_uneven_light(drawing), "JPEG"), name="photo.jpg")
+        prepared, reference = preprocess.prepare(upload), preprocess.prepare(drawing)
+        # The same image, up to the whole-pixel centring (a centre of mass near x.5 may round
+        # either way).
+        shifts = [np.roll(prepared, (dy, dx), axis=(0, 1)) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+        assert min(np.abs(s - reference).mean() for s in shifts) < 2.0, digit
+        assert int(inference.predict_prepared(model, spec, prepared).argmax()) == digit
 
 
 @pytest.mark.parametrize(

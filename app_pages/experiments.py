@@ -11,8 +11,8 @@ import streamlit as st
 from app_pages import common
 from app_pages import experiments_sections as view
 from dnnlab import errors as error_analysis
+from dnnlab import inspection, probes, registry, rsa
 from dnnlab import lesions as lesion_analysis
-from dnnlab import registry, rsa
 from dnnlab import staircase as stairs
 from dnnlab.architectures import ModelSpec
 
@@ -53,6 +53,12 @@ def lesion(name: str, mtime: float, layer: str, units: tuple[int, ...]) -> lesio
 @st.cache_data(max_entries=32, show_spinner="Silencing each unit in turn…")
 def unit_sweep(name: str, mtime: float, layer: str):
     return lesion_analysis.single_unit_lesions(*_model_and_test_set(name, mtime), layer)
+
+
+@st.cache_data(max_entries=32, show_spinner="Finding units that never fire on the training digits…")
+def dead_units(name: str, mtime: float) -> dict[str, list[int]]:
+    model, spec, _, _ = _model_and_test_set(name, mtime)
+    return inspection.dead_units(probes.probe(model, spec), common.mnist().arrays[0][0])
 
 
 def pick_model() -> str | None:
@@ -101,7 +107,7 @@ if lesions.open:
         if name := pick_model():
             model, _ = common.saved_model(name)
             layer, units, sweep = view.lesion_inputs(
-                lesion_analysis.lesionable_layers(model), key=f"exp_lesion_{name}"
+                lesion_analysis.lesionable_layers(model), f"exp_lesion_{name}", dead_units(*model_file(name))
             )
             if layer is not None:
                 result = lesion(*model_file(name), layer, units) if units else None

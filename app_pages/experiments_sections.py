@@ -167,8 +167,11 @@ def rsa_method(key: str = "exp_rsa_method") -> str:
     return remember(key, method)
 
 
-def lesion_inputs(layers: dict[str, int], key: str) -> tuple[str | None, tuple[int, ...], bool]:
-    """The layer, the units to silence, and whether to silence each unit in turn."""
+def lesion_inputs(
+    layers: dict[str, int], key: str, dead: dict[str, list[int]] | None = None
+) -> tuple[str | None, tuple[int, ...], bool]:
+    """The layer, the units to silence (dead ones, which never fire, marked), and whether to
+    silence each unit in turn."""
     if not layers:
         st.info("This model has no hidden Dense or Conv2D layer to lesion.")
         return None, (), False
@@ -182,7 +185,19 @@ def lesion_inputs(layers: dict[str, int], key: str) -> tuple[str | None, tuple[i
     remember(f"{key}_layer", layer)
     units_key = f"{key}_{layer}_units"
     remembered(units_key)
-    units = remember(units_key, st.multiselect("Units to silence", list(range(layers[layer])), key=units_key))
+    never = set((dead or {}).get(layer, ()))
+    units = st.multiselect(
+        "Units to silence",
+        list(range(layers[layer])),
+        key=units_key,
+        format_func=lambda u: f"{u} (dead: never fires)" if u in never else str(u),
+    )
+    units = remember(units_key, units)
+    if never:
+        st.caption(
+            f"Dead units of {layer}, which never fire on the 60,000 training digits: "
+            f"{', '.join(map(str, sorted(never)))}. Silencing them changes nothing."
+        )
     remembered("exp_lesion_sweep")
     sweep = st.toggle(
         "Also silence each unit alone",

@@ -47,7 +47,7 @@ def tuning(key: tuple, _probe: probes.Probe) -> dict:
     return inspection.tuning_matrices(_probe, x_test, y_test)
 
 
-@st.cache_data(max_entries=16, show_spinner="Looking for units that never fire on the 60,000 training digits…")
+@st.cache_data(max_entries=16, show_spinner="Finding units that never fire on the training digits…")
 def dead(key: tuple, _probe: probes.Probe) -> str:
     x_train = mnist().arrays[0][0]
     return inspection.dead_units_text(inspection.dead_units(_probe, x_train), len(x_train))

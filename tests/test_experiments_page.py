@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from streamlit import dataframe_util
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import copy_shipped, elements
+from dnnlab import registry
+from dnnlab.architectures import PRESETS, build_model, preset_spec
+from tests.conftest import elements
+from tests.support import copy_shipped
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = str(ROOT / "app_pages" / "experiments.py")
@@ -39,7 +44,7 @@ def test_every_section_renders_for_the_shipped_models(shipped_copy):
     assert table["test_accuracy"].between(0.8, 1.0).all()
 
     open_section(at, "Learning curves")
-    assert at.multiselect(key="exp_curves_runs").value == list(SHIPPED)
+    assert at.multiselect(key="exp_curves_runs").value == list(SHIPPED)  # one run per preset
     assert len(elements(at, "vega_lite_chart")) == 2  # loss and accuracy
 
     open_section(at, "Errors")
@@ -83,14 +88,14 @@ def test_model_choice_survives_switching_sections(shipped_copy):
 
 
 def _accuracy(folder: Path, name: str) -> float:
-    import json
-
-    return json.loads((folder / f"{name}.json").read_text())["test_accuracy"]
+    return json.loads((folder / name / "meta.json").read_text())["test_accuracy"]
 
 
 def test_broken_models_are_listed_with_their_error(shipped_copy):
-    (shipped_copy / "broken.json").write_text("{not json")
-    (shipped_copy / "orphan.json").write_text((shipped_copy / "cnn.json").read_text())
+    (shipped_copy / "broken").mkdir()
+    (shipped_copy / "broken" / "meta.json").write_text("{not json")
+    (shipped_copy / "orphan").mkdir()
+    (shipped_copy / "orphan" / "meta.json").write_text((shipped_copy / "cnn" / "meta.json").read_text())
     at = open_section(AppTest.from_file(PAGE, default_timeout=300))
     warnings = " ".join(w.value for w in at.warning)
     assert "broken" in warnings and "unreadable metadata" in warnings
@@ -103,3 +108,96 @@ def test_broken_models_are_listed_with_their_error(shipped_copy):
 def test_an_empty_models_folder_says_what_to_do(models_dir):
     at = open_section(AppTest.from_file(PAGE, default_timeout=60))
     assert "Train" in at.info[0].value
+
+
+# --- runs made here, with the metadata a training run records (fast: untrained weights) ----
+
+# Test accuracy of each seed (0, 1, 2) of each talk preset, and of one custom run.
+SEEDS = {
+    "mlp-raw": (0.881, 0.862, 0.875),
+    "mlp-rescaled": (0.931, 0.925, 0.928),
+    "mlp-relu": (0.962, 0.958, 0.955),
+    "cnn": (0.983, 0.981, 0.979),
+}
+
+
+def save_run(name: str, preset: str | None, accuracy: float, created: str, seed: int = 0) -> None:
+    spec = preset_spec(preset or "mlp-relu")
+    history = {"loss": [0.9, 0.5, 0.4], "accuracy": [accuracy - 0.1, accuracy - 0.03, accuracy]}
+    meta = {
+        "preset": preset,
+        "spec": spec.to_dict(),
+        "hyper": {"epochs": 3, "seed": seed},
+        "test_accuracy": accuracy,
+        "history": history,
+        "created": created,
+    }
+    registry.save(build_model(spec), meta, name)
+
+
+@pytest.fixture
+def seeded_runs(models_dir):
+    """Three seeds of each talk preset, the seed-2 runs the newest, and a custom run."""
+    for preset, accuracies in SEEDS.items():
+        for seed, accuracy in enumerate(accuracies):
+            name = preset if seed == 0 else f"{preset}-seed{seed}"
+            save_run(name, preset, accuracy, f"2026-11-0{seed + 1}T10:00:00+00:00", seed)
+    save_run("wide", None, 0.95, "2026-11-05T10:00:00+00:00")
+    return models_dir
+
+
+def chart_data(chart, layer: int = 0) -> list[dict]:
+    """The rows a chart (or one of its layers) draws, as Streamlit sends them to the browser."""
+    spec = json.loads(chart.proto.spec)
+    if "layer" in spec:
+        spec = spec["layer"][layer]
+    name = spec["data"]["name"] if "data" in spec else None
+    (dataset,) = [d for d in chart.proto.datasets if not d.has_name or d.name == name]
+    return dataframe_util.convert_arrow_bytes_to_pandas_df(dataset.data.data).to_dict("records")
+
+
+def test_staircase_defaults_to_every_run_of_the_talk_presets(seeded_runs):
+    at = open_section(AppTest.from_file(PAGE, default_timeout=120))
+    talk_runs = [n for n in at.dataframe[0].value["name"] if n != "wide"]
+    assert at.multiselect(key="exp_stair_runs").value == talk_runs  # the custom run is left out
+    (chart,) = elements(at, "vega_lite_chart")
+    steps = chart_data(chart)
+    assert [s["step"] for s in steps] == list(PRESETS)
+    assert [s["runs"] for s in steps] == [3, 3, 3, 3]
+    assert [s["mean"] for s in steps] == pytest.approx([sum(v) / 3 for v in SEEDS.values()])
+    assert [(s["low"], s["high"]) for s in steps] == [(min(v), max(v)) for v in SEEDS.values()]
+
+    at.multiselect(key="exp_stair_runs").select("wide")
+    open_section(at)
+    steps = chart_data(elements(at, "vega_lite_chart")[0])
+    assert [s["step"] for s in steps] == [*PRESETS, "wide"]
+
+
+def test_learning_curves_default_to_the_latest_run_of_each_preset_and_runs_can_be_hidden(seeded_runs):
+    at = open_section(AppTest.from_file(PAGE, default_timeout=120), "Learning curves")
+    latest = [f"{p}-seed2" for p in PRESETS]
+    assert at.multiselect(key="exp_curves_runs").value == latest
+    loss, accuracy = elements(at, "vega_lite_chart")
+    rows = chart_data(accuracy)
+    assert {(r["run"], r["preset"]) for r in rows} == {(f"{p}-seed2", p) for p in PRESETS}
+    assert json.loads(accuracy.proto.spec)["encoding"]["color"]["field"] == "preset"
+
+    at.multiselect(key="exp_curves_runs").unselect("mlp-raw-seed2")
+    open_section(at)
+    rows = chart_data(elements(at, "vega_lite_chart")[1])
+    assert {r["run"] for r in rows} == {f"{p}-seed2" for p in list(PRESETS)[1:]}
+
+
+def test_a_run_is_deleted_only_after_confirming(seeded_runs):
+    at = open_section(AppTest.from_file(PAGE, default_timeout=120))
+    at.selectbox(key="exp_delete_name").set_value("mlp-raw-seed1")
+    open_section(at)
+    assert "mlp-raw-seed1" in {i.name for i in registry.list_models()}  # chosen, not yet deleted
+    assert any("will be removed" in w.value for w in at.warning)
+    at.button(key="exp_delete_confirm").click()
+    open_section(at)
+    assert "mlp-raw-seed1" not in {i.name for i in registry.list_models()}
+    assert "mlp-raw-seed1" not in list(at.dataframe[0].value["name"])
+    assert at.selectbox(key="exp_delete_name").value is None
+    steps = chart_data(elements(at, "vega_lite_chart")[0])
+    assert steps[0]["runs"] == 2

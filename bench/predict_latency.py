@@ -19,7 +19,7 @@ from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dnnlab import data, inference, registry, training  # noqa: E402
+from dnnlab import data, inference, preprocess, registry, training  # noqa: E402
 from dnnlab.architectures import PRESETS, ModelSpec  # noqa: E402
 from dnnlab.worker import Worker  # noqa: E402
 
@@ -76,7 +76,7 @@ def measure(image: np.ndarray, runs: int, names: list[str]) -> None:
         total, prep = [], []
         for _ in range(runs):
             started = time.perf_counter()
-            prepared = inference.prepare(image)
+            prepared = preprocess.prepare(image)
             middle = time.perf_counter()
             probabilities = inference.predict_prepared(model, spec, prepared)
             total.append(time.perf_counter() - started)

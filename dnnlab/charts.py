@@ -161,7 +161,7 @@ def diagram_svg(model, spec: ModelSpec) -> str:
         if i == len(stages) - 1 and kind == "Dense":
             boxes[-1] = (name, "Output", *boxes[-1][2:])
     height = max(b[5] for b in boxes) + top_pad + label_h + 8
-    parts, x = [], 10.0
+    parts, x = [], max(10.0, (column - boxes[0][4]) / 2)  # room for the first labels
     mid = top_pad + (height - top_pad - label_h) / 2
     for i, (name, kind, shape, note, w, h, side, copies) in enumerate(boxes):
         colour = _DIAGRAM_COLOURS.get(kind, "#e5e5e5")

@@ -201,3 +201,14 @@ def test_a_run_is_deleted_only_after_confirming(seeded_runs):
     assert at.selectbox(key="exp_delete_name").value is None
     steps = chart_data(elements(at, "vega_lite_chart")[0])
     assert steps[0]["runs"] == 2
+
+
+def test_presenting_enlarges_the_charts_text(seeded_runs):
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    sizes = []
+    for presenting in (False, True):
+        at.session_state["present"] = presenting
+        open_section(at, "Staircase")
+        config = json.loads(elements(at, "vega_lite_chart")[0].proto.spec).get("config", {})
+        sizes.append(config.get("axis", {}).get("labelFontSize"))
+    assert sizes[0] is None and sizes[1] >= 18

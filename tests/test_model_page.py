@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from pathlib import Path
 
 import numpy as np
@@ -143,3 +144,13 @@ def test_no_saved_models(models_dir):
     assert not at.exception
     assert any("No saved models" in i.value for i in at.info)
     assert len(at.dataframe) == 0
+
+
+def test_presenting_enlarges_the_charts_text(page):
+    page.session_state["mp_model"] = "mlp-relu"
+    page.session_state["present"] = True
+    at = open_tab(page, "Activations")
+    assert not at.exception
+    bars = at.get("vega_lite_chart")  # the three dense layers' activations
+    assert len(bars) == 3
+    assert all(json.loads(chart.proto.spec)["config"]["axis"]["labelFontSize"] >= 18 for chart in bars)

@@ -27,7 +27,8 @@ from tests.support import ROOT, copy_shipped, free_port, start_streamlit
 TEMPLATE = ROOT / "deploy" / "nginx" / "dnnlab.conf.template"
 NGINX = shutil.which("nginx", path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin"]))
 SEAT = re.compile(r"^[0-9a-f]{32}$")
-TRAINING = 180_000  # ms: generous, the 2-core machine may be busy
+WAIT = 60_000  # ms: a server's first run imports TensorFlow; the 2-core machine may be busy
+TRAINING = 180_000
 
 pytestmark = [
     pytest.mark.browser,
@@ -186,7 +187,7 @@ def seated_page(browser, hall: Hall, seat: str):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     context.add_cookies([{"name": "dnnlab_seat", "value": seat, "url": hall.url}])
     page = context.new_page()
-    page.set_default_timeout(60_000)
+    page.set_default_timeout(WAIT)
     return context, page
 
 
@@ -224,7 +225,7 @@ def test_each_session_and_its_uploads_stay_on_its_server(hall, seats, browser, m
                 page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(upload))
             for _, page in students:
                 # Streamlit refuses an upload for a session its server does not hold.
-                expect(prediction(page)).to_have_text(str(labels[0]))
+                expect(prediction(page)).to_have_text(str(labels[0]), timeout=WAIT)
     finally:
         for context, _ in students:
             context.close()
@@ -250,15 +251,15 @@ def test_a_model_saved_on_one_server_is_listed_on_the_other(hall, seats, browser
         viewer.goto(f"{hall.url}/draw")
         models = viewer.get_by_test_id("stSidebar").get_by_role("combobox", name="Model")
         models.click()
-        expect(viewer.get_by_role("option", name="cnn (")).to_be_visible()
+        expect(viewer.get_by_role("option", name="cnn (")).to_be_visible(timeout=WAIT)
         expect(viewer.get_by_role("option", name=f"{name} (")).to_have_count(0)
         viewer.keyboard.press("Escape")
 
         trainer.goto(f"{hall.url}/?preset=mlp-relu&epochs=1")
         sidebar = trainer.get_by_test_id("stSidebar")
         chosen = sidebar.locator(".st-key-train_preset_mlp-relu").get_by_test_id("stBaseButton-primary")
-        expect(chosen.first).to_be_visible()
-        expect(trainer.get_by_test_id("stStatusWidget")).to_have_count(0)
+        expect(chosen.first).to_be_visible(timeout=WAIT)
+        expect(trainer.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=WAIT)
         trainer.get_by_role("button", name="Train", exact=True).click()
         expect(trainer.get_by_test_id("stMetric").filter(has_text="Test accuracy")).to_be_visible(
             timeout=TRAINING
@@ -266,11 +267,11 @@ def test_a_model_saved_on_one_server_is_listed_on_the_other(hall, seats, browser
         trainer.get_by_label("Model name").fill(name)
         trainer.get_by_label("Model name").press("Enter")
         trainer.get_by_role("button", name="Save", exact=True).click()
-        expect(trainer.get_by_text(f"Saved as {name}")).to_be_visible()
+        expect(trainer.get_by_text(f"Saved as {name}")).to_be_visible(timeout=WAIT)
 
         viewer.reload()  # a new run on the viewer's own server lists the models again
         models.click()
-        expect(viewer.get_by_role("option", name=f"{name} (")).to_be_visible()
+        expect(viewer.get_by_role("option", name=f"{name} (")).to_be_visible(timeout=WAIT)
     finally:
         trainer_context.close()
         viewer_context.close()

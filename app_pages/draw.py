@@ -1,32 +1,17 @@
 """Draw: draw a digit (or upload one) and see what the network sees and what it predicts."""
 
-import altair as alt
 import numpy as np
 import streamlit as st
 
 from app_pages import canvas
 from app_pages.common import model_picker, saved_model
 from app_pages.presentation import is_presenting
-from dnnlab import inference, registry
+from dnnlab import charts, inference, registry
 from dnnlab.architectures import ModelSpec
+from dnnlab.safe_text import escape_markdown
 
-
-@st.cache_resource
-def probability_spec() -> dict:
-    """The bar chart, defined in Altair once; each stroke only sends new data (Altair's
-    `to_dict` costs 50-100 ms, the whole stroke-to-prediction budget is 300 ms)."""
-    return (
-        alt.Chart()
-        .mark_bar()
-        .encode(
-            x=alt.X("digit:O", title="digit", axis=alt.Axis(labelAngle=0)),
-            y=alt.Y("probability:Q", title="probability", scale=alt.Scale(domain=[0, 1])),
-            color=alt.condition("datum.predicted", alt.value("#e4572e"), alt.value("#4c78a8")),
-            tooltip=["digit:O", alt.Tooltip("probability:Q", format=".1%")],
-        )
-        .properties(height=220)
-        .to_dict()
-    )
+# SVG, not canvas: crisp on a projector, and each bar is an element a test can count.
+SVG = {"usermeta": {"embedOptions": {"renderer": "svg"}}}
 
 
 def show_reading(reading: inference.Reading) -> None:
@@ -41,13 +26,8 @@ def show_reading(reading: inference.Reading) -> None:
         width=140,
         alt="the 28×28 image the network receives, enlarged",
     )
-    # Ten rows inline in the spec: a DataFrame would go through Arrow, a fifth of the
-    # server's time per stroke when a room draws at once.
-    rows = [
-        {"digit": d, "probability": float(p), "predicted": d == reading.digit}
-        for d, p in enumerate(reading.probabilities)
-    ]
-    right.vega_lite_chart(spec={**probability_spec(), "data": {"values": rows}}, width="stretch")
+    spec = {**charts.probability_spec(reading.probabilities, reading.digit), **SVG}
+    right.vega_lite_chart(spec=charts.for_projector(spec) if is_presenting() else spec, width="stretch")
 
 
 def read_and_show(image, model_name: str, hint: str) -> None:
@@ -55,12 +35,12 @@ def read_and_show(image, model_name: str, hint: str) -> None:
     try:
         model, meta = saved_model(model_name)
     except registry.RegistryError as e:
-        st.error(f"Cannot load the model: {e}. Pick another one in the sidebar.")
+        st.error(f"Cannot load the model: {escape_markdown(e)}. Pick another one in the sidebar.")
         return
     spec = ModelSpec.from_dict(meta["spec"])
     if image is None:  # warm up, so the first stroke is as quick as the others
         inference.predict_prepared(model, spec, np.zeros((28, 28), np.float32))
-        probability_spec()
+        charts.probability_spec(np.full(10, 0.1), 0)
     try:
         if image is None:
             raise inference.BlankImageError("nothing drawn yet")
@@ -69,7 +49,7 @@ def read_and_show(image, model_name: str, hint: str) -> None:
         st.info(hint)
         return
     except inference.ImageError as e:
-        st.error(f"Cannot read this image: {e}")
+        st.error(f"Cannot read this image: {escape_markdown(e)}")
         return
     show_reading(reading)
 
@@ -78,18 +58,20 @@ def read_and_show(image, model_name: str, hint: str) -> None:
 def drawing_panel(model_name: str) -> None:
     """Canvas and prediction: a stroke reruns only this fragment, not the page."""
     st.session_state.setdefault("draw_canvas_version", 0)
-    left, right = st.columns([1, 2], gap="medium")
-    with left:
-        image = canvas.draw_canvas(
-            key=f"draw_canvas_{st.session_state['draw_canvas_version']}", thick=is_presenting()
-        )
-        st.button("Clear", key="draw_clear", on_click=clear_canvas, icon=":material/delete:")
-    with right:
-        read_and_show(
-            image,
-            model_name,
-            "Draw a digit on the black square: the prediction appears when you lift the mouse.",
-        )
+    # The canvas's column is exactly as wide as the canvas, whatever the screen and the
+    # type size: a share of the page was narrower than the canvas at 1280 px, and clipped it.
+    with st.container(horizontal=True, gap="medium"):
+        with st.container(width=canvas.CANVAS_SIDE):
+            image = canvas.draw_canvas(
+                key=f"draw_canvas_{st.session_state['draw_canvas_version']}", thick=is_presenting()
+            )
+            st.button("Clear", key="draw_clear", on_click=clear_canvas, icon=":material/delete:")
+        with st.container():
+            read_and_show(
+                image,
+                model_name,
+                "Draw a digit on the black square: the prediction appears when you lift the mouse.",
+            )
 
 
 def clear_canvas() -> None:
@@ -108,9 +90,10 @@ def upload_panel(model_name: str) -> None:
     try:
         image = inference.read_image(upload.getvalue(), name=upload.name)
     except inference.ImageError as e:
-        st.error(f"Cannot read this file: {e}. Upload a PNG or JPEG image of a digit.")
+        st.error(f"Cannot read this file: {escape_markdown(e)}. Upload a PNG or JPEG image of a digit.")
         return
-    read_and_show(image, model_name, f"{upload.name} looks blank: upload an image with one digit on it.")
+    blank = f"{escape_markdown(upload.name)} looks blank: upload an image with one digit on it."
+    read_and_show(image, model_name, blank)
 
 
 st.title("Draw")

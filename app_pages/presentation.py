@@ -1,24 +1,48 @@
-"""Presentation mode: larger type, thicker strokes, higher contrast, less clutter.
+"""Presentation mode: larger type, thicker strokes, higher contrast, for the back row.
 
-On with the sidebar toggle or `?present=1` in the URL (so a lecturer can bookmark it);
-pages read `is_presenting()` for their own choices, e.g. the Draw page's stroke width.
+On with the sidebar toggle or `?present=1` in the URL (so a lecturer can bookmark it). It
+stays on across pages and reloads: every run puts `?present=1` back into the URL, which
+Streamlit empties on each page change. Pages read `is_presenting()` for their own choices
+(the Draw page's stroke width, charts through `dnnlab.charts.for_projector`).
 """
 
 import streamlit as st
 
 KEY = "present"
+ON = ("1", "true", "yes")
 
+# Everything is enlarged, nothing hidden. Streamlit sizes in rem, so a larger root font
+# enlarges text, widgets and spacing together; the page's side margins are cut back so
+# the content keeps its room at 1280×720. Vega charts draw their own text (see
+# `charts.for_projector`); tables draw on a canvas, so they are zoomed as a whole.
 _CSS = """
 <style>
 html, body, .stApp { font-size: 22px; }
-.stApp, .stApp p, .stApp label, .stApp li { color: #000000; }
-.stApp h1 { font-size: 3.2rem; }
-.stApp h2 { font-size: 2.4rem; }
-.stApp h3 { font-size: 1.9rem; }
-[data-testid="stMetricValue"] { font-size: 4.5rem; font-weight: 700; }
-[data-testid="stMetricLabel"] p { font-size: 1.4rem; }
-[data-testid="stCaptionContainer"], [data-testid="stToolbar"], footer { display: none; }
-.block-container { padding-top: 1.5rem; max-width: 100%; }
+.stApp h1 { font-size: 2.6rem; }
+.stApp h2 { font-size: 2rem; }
+.stApp h3 { font-size: 1.6rem; }
+.stMainBlockContainer { padding: 1.5rem 1.5rem 3rem; max-width: 100%; }
+[data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p { font-size: 0.9rem; color: #222222; }
+button[data-baseweb="tab"] p { font-size: 1rem; }
+/* Zoomed as a whole, in the same width: tables draw on a canvas in fixed pixel sizes. */
+.stElementContainer:has(> [data-testid="stDataFrame"]), [data-testid="stImage"] { zoom: 1.3; max-width: calc(100% / 1.3); }
+[data-testid="stImageCaption"] { font-size: 0.7rem; color: #222222; }
+
+/* A metric's value shrinks to its own box rather than being cut to "9…". */
+[data-testid="stMetric"] { container-type: inline-size; }
+[data-testid="stMetricValue"] { font-size: min(3.5rem, 28cqi); font-weight: 700; }
+[data-testid="stMetricLabel"] p { font-size: 1.1rem; }
+[data-testid="stMetricLabel"] *, [data-testid="stMetricDelta"] * { white-space: normal; overflow: visible; }
+
+/* Primary buttons: white on dark blue. Disabled ones look it. */
+[data-testid="stBaseButton-primary"], [data-testid="stBaseButton-primary"] p {
+  background-color: #0b5cad; color: #ffffff;
+}
+.stApp button:disabled { opacity: 0.4; cursor: not-allowed; }
+
+/* Sidebar: wide enough for the preset names ("mlp-rescaled"), which may wrap at the hyphen. */
+[data-testid="stSidebar"] { min-width: 360px; }
+[data-testid="stSidebar"] button p { white-space: normal; overflow-wrap: anywhere; }
 </style>
 """
 
@@ -27,23 +51,19 @@ def is_presenting() -> bool:
     return bool(st.session_state.get(KEY, False))
 
 
-def _sync_url():
-    if st.session_state[KEY]:
-        st.query_params[KEY] = "1"
-    else:
-        st.query_params.pop(KEY, None)
-
-
 def presentation_mode() -> bool:
     """The sidebar toggle, initialised from `?present=1`; injects the styles when on."""
     if KEY not in st.session_state:
-        st.session_state[KEY] = st.query_params.get(KEY) in ("1", "true", "yes")
+        st.session_state[KEY] = st.query_params.get(KEY) in ON
     st.sidebar.toggle(
         "Presentation mode",
         key=KEY,
-        on_change=_sync_url,
         help="Larger type and thicker strokes for a projector; or add ?present=1 to the URL",
     )
     if st.session_state[KEY]:
+        if st.query_params.get(KEY) != "1":
+            st.query_params[KEY] = "1"  # survives a reload, and a link shared from here
         st.html(_CSS)
+    else:
+        st.query_params.pop(KEY, None)
     return st.session_state[KEY]

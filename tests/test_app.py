@@ -58,3 +58,14 @@ def test_no_full_garbage_collection_after_each_run():
 
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert config["runner"]["postScriptGC"] is False
+
+
+def test_presentation_mode_puts_itself_back_into_the_url_after_a_page_change():
+    at = _app()
+    at.query_params["present"] = "1"
+    at.run()
+    at.query_params.clear()  # what Streamlit does on every page change
+    at.run()
+    assert not at.exception
+    assert _presentation_toggle(at).value is True
+    assert at.query_params["present"] in ("1", ["1"])  # so a reload keeps it

@@ -1,0 +1,96 @@
+"""Screenshots of every page at projector sizes, presenting and not: what the room sees.
+
+    .venv/bin/python tools/screenshots.py                 # starts `streamlit run app.py` itself
+    .venv/bin/python tools/screenshots.py --url URL --out screenshots/
+
+Writes `<page>-<width>x<height>-<plain|present>.png` (the browser window, as a projector
+shows it) for Train, Model, Draw (with a digit drawn) and Experiments, at 1280×720 and
+1920×1080. `make screenshots` runs it; the folder is gitignored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.browser.drawing import canvas, draw  # noqa: E402
+from tests.support import CHROMIUM_FLAGS, digit_paths, start_streamlit  # noqa: E402
+
+SIZES = [(1280, 720), (1920, 1080)]
+PAGES = {"train": "", "model": "model", "draw": "draw", "experiments": "experiments"}
+
+
+def wait_for_app(page) -> None:
+    """Connected, the script finished, nothing still loading, the fonts in."""
+    from playwright.sync_api import expect
+
+    from tests.conftest import wait_for_app as connected_and_idle
+
+    connected_and_idle(page)
+    expect(page.get_by_test_id("stSkeleton")).to_have_count(0, timeout=60_000)
+    page.evaluate("document.fonts.ready")
+
+
+def draw_a_digit(page) -> None:
+    """Draw a 3 and wait for its reading, so the Draw page shows what it is for."""
+    side = canvas(page).bounding_box()["width"]
+    draw(page, digit_paths(3, size=side * 0.65, centre=(side / 2, side / 2)))
+    wait_for_app(page)
+
+
+def shoot(browser, url: str, out: Path) -> list[Path]:
+    written = []
+    for width, height in SIZES:
+        for mode in ("plain", "present"):
+            context = browser.new_context(viewport={"width": width, "height": height})
+            page = context.new_page()
+            page.set_default_timeout(60_000)
+            for name, path in PAGES.items():
+                query = "?present=1" if mode == "present" else ""
+                page.goto(f"{url}/{path}{query}")
+                wait_for_app(page)
+                if name == "draw":
+                    draw_a_digit(page)
+                target = out / f"{name}-{width}x{height}-{mode}.png"
+                page.screenshot(path=str(target))
+                written.append(target)
+            context.close()
+    return written
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--url", help="a running app (default: start `streamlit run app.py`)")
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "screenshots", help="folder (default screenshots/)"
+    )
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    from playwright.sync_api import sync_playwright
+
+    process, url = (None, args.url) if args.url else start_streamlit(timeout=120)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(
+                executable_path=os.environ.get("DNNLAB_CHROMIUM", "/usr/bin/chromium"),
+                headless=True,
+                args=CHROMIUM_FLAGS,
+            )
+            for path in shoot(browser, url, args.out):
+                print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
+            browser.close()
+    finally:
+        if process is not None:
+            process.terminate()
+            process.wait(timeout=20)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

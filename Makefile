@@ -1,7 +1,7 @@
 # DNN Lab: two commands on a fresh machine.
 #   make run   set up everything and start the app on http://localhost:8501
 #   make test  set up everything the tests need and run them
-.PHONY: run test lint bench presets clean
+.PHONY: run test lint bench presets screenshots clean
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -22,6 +22,10 @@ lint: $(VENV)/.dev-installed
 bench: $(VENV)/.installed .cache/mnist.npz
 	$(PY) bench/train_overhead.py
 	$(PY) bench/predict_latency.py
+
+# Every page at 1280×720 and 1920×1080, presenting and not, into screenshots/ (gitignored).
+screenshots: $(VENV)/.dev-installed .cache/mnist.npz .cache/browser
+	DNNLAB_CHROMIUM="$$(cat .cache/browser)" $(PY) tools/screenshots.py --out screenshots
 
 # Re-train the shipped presets exactly as they were made: 5 seeds each, 10 epochs
 # (<preset> is seed 0, <preset>-seed1 … -seed4), and print the staircase with its spread.

@@ -12,9 +12,19 @@ from dnnlab import data, registry
 
 
 @st.cache_resource(show_spinner="Loading MNIST…")
-def mnist():
-    """MNIST as `load_mnist()` returns it, loaded once per server process."""
+def _mnist():
     return data.load()
+
+
+def mnist():
+    """MNIST as `load_mnist()` returns it, loaded once per server process; without it,
+    the page says what was tried and how to fix it (the CLI's message) and stops."""
+    try:
+        return _mnist()  # a failure is not cached: the next run tries again
+    except data.MnistError as e:
+        st.error("MNIST is not available, and this page needs it. What was tried, and the fix:")
+        st.code(str(e), language=None)
+        st.stop()
 
 
 @st.cache_resource(show_spinner="Loading model…", max_entries=32)

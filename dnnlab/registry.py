@@ -38,6 +38,7 @@ from dnnlab import limits
 from dnnlab.architectures import ModelSpec, preset_of
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+LAYER_NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}")
 WEIGHTS_FILE, META_FILE, LOCK_FILE = "model.keras", "meta.json", ".lock"
 PARTIAL_PREFIX = ".partial-"  # a save in progress (or interrupted)
 MAX_META_BYTES = 256 * 1024  # 200 epochs of history take ~20 KB
@@ -561,9 +562,22 @@ def _check_cached(path: Path, sha256: str, spec: ModelSpec, mtime_ns: int, size:
         return f"{label}: not a readable Keras file ({type(e).__name__})"
     if '"Lambda"' in json.dumps(config):
         return f"{label}: holds a Lambda layer (arbitrary code), refused by safe mode"
+    odd = [name for name in _layer_names(config) if not LAYER_NAME.fullmatch(name)]
+    if odd:
+        # Keras names layers `dense_1`, `conv2d` …; anything else was put there by hand,
+        # and TensorFlow cannot even run it (a layer name is a graph scope name).
+        return f"{path.parent.name}: layer names that DNN Lab never writes ({odd[0][:60]!r})"
     if _layers(config) != _planned_layers(spec):
         return f"{path.parent.name}: the weights do not fit its spec (layers {_layers(config)[:6]}…)"
     return None
+
+
+def _layer_names(config) -> list[str]:
+    try:
+        names = [config["config"]["name"], *(layer["config"]["name"] for layer in config["config"]["layers"])]
+    except (TypeError, KeyError, AttributeError):
+        return ["(unreadable config)"]
+    return [name if isinstance(name, str) else repr(name) for name in names]
 
 
 def _layers(config) -> list:

@@ -21,12 +21,12 @@ MAX_CHARS = 300  # a name or a message, not a document: longer values are cut
 _PUNCTUATION = re.compile("([" + re.escape(string.punctuation) + "])")
 # Line breaks would start a heading, list or quote; other control characters and the
 # invisible bidirectional overrides would disguise what is shown.
-_INVISIBLE = re.compile(r"[\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]+")
+INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]+")
 
 
 def escape_markdown(value: object, *, max_chars: int = MAX_CHARS) -> str:
     """`value` as text that every Streamlit markdown element shows literally, on one line."""
-    text = _INVISIBLE.sub(" ", str(value))
+    text = INVISIBLE.sub(" ", str(value)).strip()  # leading spaces would start a code block
     if len(text) > max_chars:
         text = text[: max_chars - 1] + "…"
     return _PUNCTUATION.sub(r"\\\1", text)

@@ -211,28 +211,11 @@ def run_name(preset: str, seed: int) -> str:
     return preset if seed == 0 else f"{preset}-seed{seed}"
 
 
-def seed_summary(rows: list[dict]) -> list[dict]:
-    """Per preset: the number of runs, and the mean, lowest and highest test accuracy."""
-    out = []
-    for preset in PRESETS.values():
-        accuracies = [r["test_accuracy"] for r in rows if r["preset"] == preset.name]
-        if accuracies:
-            out.append(
-                {
-                    "preset": preset.name,
-                    "runs": len(accuracies),
-                    "mean": sum(accuracies) / len(accuracies),
-                    "min": min(accuracies),
-                    "max": max(accuracies),
-                    "talk_accuracy": preset.talk_accuracy,
-                }
-            )
-    return out
-
-
 def cmd_reproduce(args) -> int:
     """Each preset once per seed (seeds are participants too); with --save, each run is kept."""
-    from dnnlab import data, registry, training
+    import pandas as pd
+
+    from dnnlab import data, registry, staircase, training
 
     seeds = range(args.seed, args.seed + args.seeds)
     if args.save and not args.replace:
@@ -265,7 +248,7 @@ def cmd_reproduce(args) -> int:
                     "train_seconds": round(result.train_seconds, 1),
                 }
             )
-    summary = seed_summary(rows)
+    summary = staircase.spread(pd.DataFrame(rows)).astype(object).to_dict("records")  # plain types
     if args.json:
         _print_json({"runs": rows, "presets": summary})
         return 0

@@ -12,7 +12,7 @@ import math
 import sys
 from pathlib import Path
 
-from dnnlab import architectures
+from dnnlab import architectures, import_tensorflow_quietly
 from dnnlab.architectures import PRESETS
 
 EXIT_ERROR = 1
@@ -110,7 +110,7 @@ def cmd_train(args) -> int:
 
     spec = architectures.preset_spec(args.preset)
     name = registry.validate_name(args.name or args.preset)
-    if not args.replace and (registry.models_dir() / f"{name}.keras").exists():
+    if not args.replace and (registry.models_dir() / name).exists():
         raise CliError(f"a model named {name!r} already exists; pass --replace or choose --name")
     loaded = data.load()
     arrays = data.load_mnist(limit=args.limit)
@@ -332,6 +332,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)  # argparse exits with status 2 on bad usage
+    if args.func is not cmd_data:  # the one command that needs no TensorFlow
+        import_tensorflow_quietly()
     from dnnlab import data, registry
 
     try:

@@ -18,9 +18,9 @@ ON = ("1", "true", "yes")
 _CSS = """
 <style>
 html, body, .stApp { font-size: 22px; }
-.stApp h1 { font-size: 2.6rem; }
-.stApp h2 { font-size: 2rem; }
-.stApp h3 { font-size: 1.6rem; }
+.stMain h1 { font-size: 2.6rem; }
+.stMain h2 { font-size: 2rem; }
+.stMain h3 { font-size: 1.6rem; }
 .stMainBlockContainer { padding: 1.5rem 1.5rem 3rem; max-width: 100%; }
 [data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p { font-size: 0.9rem; color: #222222; }
 button[data-baseweb="tab"] p { font-size: 1rem; }
@@ -40,9 +40,11 @@ button[data-baseweb="tab"] p { font-size: 1rem; }
 }
 .stApp button:disabled { opacity: 0.4; cursor: not-allowed; }
 
-/* Sidebar: wide enough for the preset names ("mlp-rescaled"), which may wrap at the hyphen. */
+/* Button labels wrap rather than end in "…"; the sidebar has room for "mlp-rescaled". */
+.stApp button p { white-space: normal; text-overflow: clip; }
 [data-testid="stSidebar"] { min-width: 360px; }
-[data-testid="stSidebar"] button p { white-space: normal; overflow-wrap: anywhere; }
+[data-testid="stSidebar"] button { padding-left: 0.4rem; padding-right: 0.4rem; }
+[data-testid="stSidebar"] button p { font-size: 0.9rem; }
 </style>
 """
 

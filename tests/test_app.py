@@ -69,3 +69,12 @@ def test_presentation_mode_puts_itself_back_into_the_url_after_a_page_change():
     assert not at.exception
     assert _presentation_toggle(at).value is True
     assert at.query_params["present"] in ("1", ["1"])  # so a reload keeps it
+
+
+def test_start_here_sets_the_train_form_to_a_step_of_the_talk():
+    at = _app().run()
+    at.button(key="start_cnn").click().run()
+    assert not at.exception
+    highlighted = [b.label for b in at.sidebar.button if b.proto.type == "primary"]
+    assert highlighted == ["cnn"]
+    assert at.query_params["preset"] in ("cnn", ["cnn"])

@@ -33,6 +33,13 @@ TRUNCATED_METRICS_JS = """
     .map(() => value.innerText))
 """
 
+# The label of every button whose text is cut ("mlp-r…").
+TRUNCATED_BUTTONS_JS = """
+() => [...document.querySelectorAll('button [data-testid="stMarkdownContainer"]')]
+  .filter((label) => [label, ...label.querySelectorAll('*')].some((e) => e.scrollWidth > e.clientWidth))
+  .map((label) => label.innerText)
+"""
+
 # The element a person would hit at (x, y), looking inside shadow roots (the canvas lives in one).
 ELEMENT_AT_JS = """
 ([x, y]) => {
@@ -124,6 +131,7 @@ def test_every_page_shows_no_error_no_cut_metric_and_its_captions(screen, app_se
     open_page(page, app_server, path, query)
     expect(page.get_by_test_id("stException")).to_have_count(0)
     assert page.evaluate(TRUNCATED_METRICS_JS) == [], "metric values cut short"
+    assert page.evaluate(TRUNCATED_BUTTONS_JS) == [], "button labels cut short"
     captions = page.get_by_test_id("stCaptionContainer")
     assert captions.count() > 0, "every page explains itself in a caption"
     for i in range(captions.count()):
@@ -155,4 +163,16 @@ def test_present_in_the_url_warns_nothing_and_survives_navigation_and_reload(scr
     wait_for_app(page)
     assert presenting(page), "presentation mode lost on reload"
     expect(page.get_by_test_id("stAlertContentWarning")).to_have_count(0)
+    assert page.console_problems == []
+
+
+def test_start_here_sets_the_train_form_to_each_step_of_the_talk(screen, app_server):
+    page, query, _ = screen
+    open_page(page, app_server, "", query)
+    sidebar = page.get_by_test_id("stSidebar")
+    for step, preset in [("4. Convolutions", "cnn"), ("1. Raw pixels", "mlp-raw")]:
+        page.get_by_role("button", name=step).click()
+        chosen = sidebar.locator(f".st-key-train_preset_{preset}").get_by_test_id("stBaseButton-primary")
+        expect(chosen).to_be_visible()
+        expect(page).to_have_url(re.compile(rf"preset={preset}"))
     assert page.console_problems == []

@@ -7,6 +7,11 @@ and `build_model` turns it into a Keras model.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, NamedTuple
+
 import numpy as np
 
 # Re-exported: most code reads a spec next to the model it builds.
@@ -32,47 +37,64 @@ def prepare_inputs(spec: ModelSpec, images: np.ndarray) -> np.ndarray:
     return scale_pixels(spec, images).reshape((-1, *spec.input_shape))
 
 
-class _L2(float):
-    """An L2 weight penalty, written as Keras code in `keras_code`."""
+@dataclass(frozen=True)
+class L2Penalty:
+    """An L2 weight penalty: `build_model` makes it a Keras regularizer, `keras_code`
+    writes it as the code that makes one."""
+
+    factor: float
+
+    def build(self):
+        import keras
+
+        return keras.regularizers.L2(self.factor)
 
     def __repr__(self):
-        return f"keras.regularizers.L2({float(self)!r})"
+        return f"keras.regularizers.L2({self.factor!r})"
 
 
-def layer_plan(spec: ModelSpec) -> list[tuple[str, tuple, dict]]:
-    """The layers after the Input, as (keras.layers class name, args, kwargs).
+class Layer(NamedTuple):
+    """One `keras.layers` call: the class name and its arguments."""
+
+    kind: str
+    args: tuple = ()
+    kwargs: Mapping[str, Any] = MappingProxyType({})
+
+
+def layer_plan(spec: ModelSpec) -> list[Layer]:
+    """The layers after the Input, in order.
 
     `build_model` and `keras_code` both read this list, so the code shown to a user
     builds exactly the model that was trained.
     """
-    reg = {"kernel_regularizer": _L2(spec.l2)} if spec.l2 else {}
+    penalty = {"kernel_regularizer": L2Penalty(spec.l2)} if spec.l2 else {}
 
-    def hidden(cls: str, args: tuple, kwargs: dict) -> list:
-        block = [(cls, args, {**kwargs, "activation": spec.activation, **reg})]
+    def hidden(kind: str, args: tuple, kwargs: dict) -> list[Layer]:
+        block = [Layer(kind, args, {**kwargs, "activation": spec.activation, **penalty})]
         if spec.batch_norm:
-            block.append(("BatchNormalization", (), {}))
+            block.append(Layer("BatchNormalization"))
         if spec.dropout:
-            block.append(("Dropout", (spec.dropout,), {}))
+            block.append(Layer("Dropout", (spec.dropout,)))
         return block
 
-    plan: list = []
+    plan: list[Layer] = []
     if spec.augment:
         # Small random shifts and rotations, active only while training.
         if not spec.is_conv:
-            plan.append(("Reshape", ((28, 28, 1),), {}))
-        plan += [("RandomTranslation", (0.1, 0.1), {}), ("RandomRotation", (0.05,), {})]
+            plan.append(Layer("Reshape", ((28, 28, 1),)))
+        plan += [Layer("RandomTranslation", (0.1, 0.1)), Layer("RandomRotation", (0.05,))]
         if not spec.is_conv:
-            plan.append(("Flatten", (), {}))
+            plan.append(Layer("Flatten"))
     kernel = (spec.kernel_size, spec.kernel_size)
     for filters in spec.conv_filters:
         plan += hidden("Conv2D", (filters,), {"kernel_size": kernel})
         if spec.pool_size > 1:
-            plan.append(("MaxPooling2D", (), {"pool_size": (spec.pool_size, spec.pool_size)}))
+            plan.append(Layer("MaxPooling2D", (), {"pool_size": (spec.pool_size, spec.pool_size)}))
     if spec.is_conv:
-        plan.append(("Flatten", (), {}))
+        plan.append(Layer("Flatten"))
     for units in spec.dense_units:
         plan += hidden("Dense", (units,), {})
-    plan.append(("Dense", (num_classes,), {"activation": "softmax"}))
+    plan.append(Layer("Dense", (num_classes,), {"activation": "softmax"}))
     return plan
 
 
@@ -81,12 +103,12 @@ def build_model(spec: ModelSpec):
     import keras
     from keras import layers
 
-    def make(cls: str, args: tuple, kwargs: dict):
-        kwargs = {k: keras.regularizers.L2(float(v)) if isinstance(v, _L2) else v for k, v in kwargs.items()}
-        return getattr(layers, cls)(*args, **kwargs)
+    def make(layer: Layer):
+        kwargs = {k: v.build() if isinstance(v, L2Penalty) else v for k, v in layer.kwargs.items()}
+        return getattr(layers, layer.kind)(*layer.args, **kwargs)
 
     return keras.Sequential(
-        [keras.Input(shape=spec.input_shape)] + [make(*step) for step in layer_plan(spec)]
+        [keras.Input(shape=spec.input_shape)] + [make(layer) for layer in layer_plan(spec)]
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dnnlab.architectures import ModelSpec, layer_plan, preset_of
+from dnnlab.architectures import Layer, ModelSpec, layer_plan, preset_of
 from dnnlab.config import MNIST_TRAIN_IMAGES
 
 _TEMPLATE = '''"""{title}, trained on MNIST with Keras.
@@ -60,13 +60,13 @@ print(f"Test accuracy: {{test_accuracy:.4f}}")
 '''
 
 
-def _render_layer(cls: str, args: tuple, kwargs: dict) -> str:
-    parts = [repr(a) for a in args]
-    for key, value in kwargs.items():
+def _render_layer(layer: Layer) -> str:
+    parts = [repr(a) for a in layer.args]
+    for key, value in layer.kwargs.items():
         if key == "activation" and value == "linear":
             continue  # Keras's default: no activation function, as on the talk's slides
-        parts.append(f"{key}={value!r}")
-    return f"layers.{cls}({', '.join(parts)})"
+        parts.append(f"{key}={value!r}")  # an L2Penalty writes itself as Keras code
+    return f"layers.{layer.kind}({', '.join(parts)})"
 
 
 def _prepare_lines(spec: ModelSpec) -> str:
@@ -112,7 +112,7 @@ def keras_code(
     """A runnable script that builds and trains exactly this spec."""
     preset = preset_of(spec)
     layers = [f"        keras.Input(shape={spec.input_shape!r}),"]
-    layers += [f"        {_render_layer(*step)}," for step in layer_plan(spec)]
+    layers += [f"        {_render_layer(layer)}," for layer in layer_plan(spec)]
     return _TEMPLATE.format(
         title=f"The {preset!r} network" if preset else "A custom network",
         filename=filename,

@@ -14,18 +14,25 @@ from dnnlab.safe_text import escape_markdown
 PRESENTATION_KEY = "present"  # presentation mode's own query parameter, kept as it is
 
 
+def _start_from_the_url() -> None:
+    """A new session's config comes from the URL (once)."""
+    if "train_config" not in st.session_state:
+        st.session_state.train_config, st.session_state.train_url_messages = TrainConfig.from_query(
+            st.query_params.to_dict()
+        )
+        st.session_state.train_form = 0
+
+
 def use_preset(name: str) -> None:
+    """A button's callback: it may come before the form's first run has finished."""
+    _start_from_the_url()
     st.session_state.train_config = st.session_state.train_config.with_preset(name)
     st.session_state.train_form += 1
 
 
 def config_inputs() -> TrainConfig | None:
     """Presets, then every setting; the config they show, or None while one is invalid."""
-    if "train_config" not in st.session_state:  # a new session: start from the URL
-        st.session_state.train_config, st.session_state.train_url_messages = TrainConfig.from_query(
-            st.query_params.to_dict()
-        )
-        st.session_state.train_form = 0
+    _start_from_the_url()
     shown, version, sidebar = st.session_state.train_config.values(), st.session_state.train_form, st.sidebar
     sidebar.subheader("The talk's four networks")
     preset_box = sidebar.container()  # filled once the form's values are known

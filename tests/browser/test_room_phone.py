@@ -6,8 +6,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from bench.draw_latency import digit_paths
 from tests.conftest import wait_for_app
+from tests.support import digit_paths
 
 pytestmark = pytest.mark.browser
 

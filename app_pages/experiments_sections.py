@@ -60,7 +60,7 @@ def staircase(stairs: pd.DataFrame, runs: pd.DataFrame) -> None:
     shown = chosen_runs("Runs on the staircase", names, default, key="exp_stair_runs")
     st.markdown(
         "Test accuracy per preset in the talk's order: the bar and its label are the mean of the "
-        "chosen runs (seeds), dots the runs, the line their range; dashed black ticks: the talk's figures."
+        "chosen runs (seeds), dots the runs, the line their range; short black ticks: the talk's figures."
     )
     if stairs.empty or not shown:
         st.info("No model with a test accuracy chosen: train one on the **Train** page, or choose runs.")

@@ -32,6 +32,11 @@ GREYS = colormaps["gray"]
 _BACKGROUND = (255, 255, 255)
 
 
+# Streamlit's default ("fit") squeezes axes, legends and titles into a chart's height, so a
+# 280 px chart with two legends kept an 86 px plot: fit the width only, `height` is the plot's.
+FIT_WIDTH = alt.AutoSizeParams(type="fit-x", contains="padding")
+
+
 # --- pictures from numbers ------------------------------------------------------------
 
 
@@ -286,7 +291,7 @@ def unit_bars(values: np.ndarray, is_output: bool = False) -> alt.Chart:
             ),
             tooltip=[f"{label}:O", alt.Tooltip("activation:Q", format=".4f")],
         )
-        .properties(height=160)
+        .properties(autosize=FIT_WIDTH, height=160)
     )
 
 
@@ -446,7 +451,7 @@ def _live_templates(validation: bool, height: int) -> tuple[dict, dict]:
             x=alt.X("epoch:Q", title="epoch", scale=alt.Scale(domain=[0, 1])),
             y=alt.Y("value:Q", title=metric, scale=scale, axis=axis),
         )
-        return _without_data(chart.properties(height=height, title=metric).to_dict())
+        return _without_data(chart.properties(autosize=FIT_WIDTH, height=height, title=metric).to_dict())
 
     return (
         panel("loss", alt.Scale(type="log"), alt.Axis()),
@@ -499,7 +504,7 @@ def _probability_template() -> dict:
             color=alt.condition("datum.predicted", alt.value("#e4572e"), alt.value("#4c78a8")),
             tooltip=["digit:O", alt.Tooltip("probability:Q", format=".1%")],
         )
-        .properties(height=220)
+        .properties(autosize=FIT_WIDTH, height=220)
         .to_dict()
     )
     return _without_data(spec)
@@ -639,7 +644,9 @@ def staircase_chart(stairs: pd.DataFrame) -> alt.LayerChart:
     talk_labels = talk.mark_text(align="left", dx=34, fontWeight="bold").encode(
         y=alt.Y("talk_accuracy:Q", scale=y_scale), text="talk_label:N"
     )
-    chart = alt.layer(bars, labels, ranges, dots, ticks, talk_labels).properties(height=340)
+    chart = alt.layer(bars, labels, ranges, dots, ticks, talk_labels).properties(
+        autosize=FIT_WIDTH, height=340
+    )
     return chart.configure_text(fontSize=13)  # in the config, so `for_projector` can enlarge it
 
 
@@ -664,10 +671,12 @@ def curve_chart(curves: pd.DataFrame, metric: str) -> alt.Chart:
                 legend=alt.Legend(orient="bottom", title="preset"),
             ),
             detail="run:N",
-            strokeDash=alt.StrokeDash("split:N", title=None, sort=["training", "validation"]),
+            strokeDash=alt.StrokeDash(
+                "split:N", title=None, sort=["training", "validation"], legend=alt.Legend(symbolType="stroke")
+            ),
             tooltip=["run", "preset", "split", "epoch", alt.Tooltip("value:Q", format=".4f", title=metric)],
         )
-        .properties(height=280, title=metric)
+        .properties(autosize=FIT_WIDTH, height=280, title=metric)
     )
 
 
@@ -685,7 +694,7 @@ def confusion_chart(frame: pd.DataFrame) -> alt.LayerChart:
         text="count:Q",
         color=alt.condition(alt.datum.share > 0.5, alt.value("white"), alt.value("black")),
     )
-    return alt.layer(cells, text).properties(height=360)
+    return alt.layer(cells, text).properties(autosize=FIT_WIDTH, height=360)
 
 
 def per_class_chart(frame: pd.DataFrame, columns: list[str], from_zero: bool = False) -> alt.Chart:
@@ -709,7 +718,7 @@ def per_class_chart(frame: pd.DataFrame, columns: list[str], from_zero: bool = F
             ),
             tooltip=["digit", "model", alt.Tooltip("correct:Q", format=".1%", title="accuracy")],
         )
-        .properties(height=260)
+        .properties(autosize=FIT_WIDTH, height=260)
     )
 
 
@@ -746,7 +755,7 @@ def rsa_chart(table: pd.DataFrame, measure: str = "Spearman's ρ") -> alt.LayerC
         .mark_text(align="right", baseline="bottom", dy=-3, x="width")
         .encode(y="ceiling:Q", text="text:N")
     )
-    return alt.layer(intervals, lines, ceiling, ceiling_label).properties(height=300)
+    return alt.layer(intervals, lines, ceiling, ceiling_label).properties(autosize=FIT_WIDTH, height=300)
 
 
 def unit_lesion_chart(sweep: pd.DataFrame, intact: float) -> alt.Chart:
@@ -760,5 +769,5 @@ def unit_lesion_chart(sweep: pd.DataFrame, intact: float) -> alt.Chart:
             y=alt.Y("drop:Q", title="accuracy drop", axis=alt.Axis(format=".1%")),
             tooltip=["unit", alt.Tooltip("accuracy:Q", format=".2%"), alt.Tooltip("drop:Q", format=".2%")],
         )
-        .properties(height=220)
+        .properties(autosize=FIT_WIDTH, height=220)
     )

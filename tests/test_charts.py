@@ -355,3 +355,29 @@ def test_live_chart_as_drawn_labels_earlier_runs_and_hides_an_absent_validation(
     assert texts.count("mlp-raw 89%") == 1 and texts.count("mlp-relu 96%") == 1
     assert "validation" not in texts and "training" not in texts  # one series needs no legend
     assert svg.count('aria-roledescription="line mark"') >= 3  # two earlier runs and the live one
+
+
+def test_a_charts_height_is_its_plots_not_shared_with_axes_and_legends():
+    """Streamlit's default autosize squeezes axes and legends into `height` (an 86 px plot
+    of a 280 px chart); the builders fit only the width, so the drawing is taller."""
+    frame = pd.DataFrame(
+        {
+            "run": "a",
+            "preset": "cnn",
+            "epoch": [1, 2],
+            "metric": "loss",
+            "split": "training",
+            "value": [1.0, 0.5],
+        }
+    )
+    specs = [
+        *charts.live_specs(final_accuracy_rows(0.9), 5),
+        charts.probability_spec([0.1] * 10, 0),
+        charts.curve_chart(frame, "loss").to_dict(),
+        charts.staircase_chart(stairs_of({"cnn": [0.98]})).to_dict(),
+    ]
+    for spec in specs:
+        assert spec["autosize"] == {"type": "fit-x", "contains": "padding"}
+        svg = rendered_svg({**spec, "width": 600})  # Streamlit sets the container's width
+        drawn = float(re.search(r'<svg[^>]* height="([\d.]+)"', svg).group(1))
+        assert drawn > spec["height"] + 20  # the plot's height, then its axis below

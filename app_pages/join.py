@@ -1,6 +1,9 @@
 """Join: a student's phone in the room. Draw the digit asked for, see what the talk's
 networks read, send it to the projector. Nothing is kept until the student sends."""
 
+import hashlib
+
+import numpy as np
 import streamlit as st
 
 from app_pages import canvas
@@ -27,6 +30,18 @@ def send(code: str) -> None:
         st.session_state["join_error"] = str(e)
 
 
+def read_once(image: np.ndarray):
+    """(28×28 image, readings, canvas PNG) of this drawing, computed once however many
+    reruns show it (picking the digit, tapping Send)."""
+    digest = hashlib.blake2b(np.ascontiguousarray(image).tobytes(), digest_size=16).digest()
+    cached = st.session_state.get("join_read")
+    if cached is None or cached[0] != digest:
+        image28, readings = room_analysis.read_with_networks(talk_networks(), image)
+        cached = (digest, image28, readings, room_analysis.canvas_png(image))
+        st.session_state["join_read"] = cached
+    return cached[1:]
+
+
 @st.fragment
 def phone(code: str, side: int) -> None:
     """Canvas, readings and Send: a stroke reruns only this fragment."""
@@ -40,10 +55,10 @@ def phone(code: str, side: int) -> None:
     st.markdown(f"#### Draw a **{asked}**" if asked is not None else "#### Draw a digit")
     image = canvas.draw_canvas(key=f"join_canvas_{version}", thick=True, side=side)
     try:
-        if image is None:  # warm the networks up, so the first stroke is as quick as the others
-            room_analysis.warm_up(talk_networks())
+        if image is None:
+            talk_networks()  # loaded and warmed up while the student starts drawing
             raise inference.BlankImageError("nothing drawn yet")
-        image28, readings = room_analysis.read_with_networks(talk_networks(), image)
+        image28, readings, png = read_once(image)
     except inference.BlankImageError:
         st.info("Draw your digit with a finger on the black square.")
         return
@@ -60,7 +75,7 @@ def phone(code: str, side: int) -> None:
         st.session_state.setdefault(f"join_key_{version}", room.new_token()),
         int(meant),
         image28,
-        room_analysis.canvas_png(image),
+        png,
         readings,
     )
     st.button(

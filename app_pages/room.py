@@ -15,6 +15,7 @@ from dnnlab import room, room_analysis, room_charts, room_join
 from dnnlab.safe_text import escape_markdown
 
 REFRESH_SECONDS = 3
+WALL_PER_DIGIT = 48  # the latest drawings of each reading: three rows of sixteen on a projector
 VIEWS = ["Wall", "Staircase", "Confusion", "Missed by every network"]
 
 
@@ -72,11 +73,26 @@ def mnist_accuracy() -> dict[str, float]:
     return {i.name: i.test_accuracy for i in usable_models() if i.test_accuracy is not None}
 
 
+def room_drawings(code: str) -> list[room.Drawing]:
+    """The room's drawings; each refresh fetches only those sent since the last one
+    (all of them again if the room was cleared meanwhile)."""
+    store, generation = room_store(), room_store().room(code).generation
+    cached_code, cached_generation, known = st.session_state.get("room_drawings", (None, None, []))
+    if (cached_code, cached_generation) != (code, generation):
+        known = []
+    known = known + store.drawings(code, after=known[-1].number if known else 0)
+    st.session_state["room_drawings"] = (code, generation, known)
+    return known
+
+
 @st.fragment(run_every=REFRESH_SECONDS)
 def live(code: str) -> None:
     """What the room has sent, refreshed every few seconds."""
     store = room_store()
-    drawings = store.drawings(code)
+    if store.room(code) is None:
+        st.warning("This room has closed or expired: open a new one.")
+        return
+    drawings = room_drawings(code)
     counts = st.container(horizontal=True)
     counts.metric("Phones connected", store.connected(code), width="content")
     counts.metric("Drawings", len(drawings), width="content")
@@ -89,10 +105,14 @@ def live(code: str) -> None:
         network = st.segmented_control("Grouped by what this network read", networks, key="room_wall_by")
         network = network or networks[-1]
         for digit, group in room_analysis.wall(drawings, network).items():
-            wrong = np.array([d.intended != digit for d in group])
+            wrong = sum(d.intended != digit for d in group)
+            latest = group[-WALL_PER_DIGIT:]
             st.image(
-                room_charts.thumbnails(np.stack([d.image28 for d in group]), wrong),
-                caption=f"{network} read {digit}: {len(group)} drawings, {wrong.sum()} meant otherwise",
+                room_charts.thumbnails(
+                    np.stack([d.image28 for d in latest]), [d.intended != digit for d in latest]
+                ),
+                caption=f"{network} read {digit}: {len(group)} drawings, {wrong} meant otherwise"
+                + (f" (the latest {len(latest)} shown)" if len(latest) < len(group) else ""),
                 output_format="PNG",
             )
     elif view == "Staircase":

@@ -9,7 +9,7 @@ import streamlit as st
 
 from app_pages import canvas
 from app_pages.common import saved_model, usable_models
-from dnnlab import room
+from dnnlab import room, room_analysis
 from dnnlab.config import ModelSpec
 
 
@@ -23,13 +23,20 @@ def room_store() -> room.Store:
     return _store(room.default_url())
 
 
+@st.cache_resource(ttl=30, show_spinner="Loading the talk's networks…")
 def talk_networks() -> dict:
-    """The talk's networks that are saved here, in the talk's order: name → (model, spec)."""
+    """The talk's networks that are saved here, in the talk's order: name → (model, spec).
+
+    Once per process, traced for single samples before the first phone needs them; looked
+    up again after 30 s, so a preset retrained during the lecture is picked up (listing the
+    models on every stroke of every phone cost ~9 ms each).
+    """
     saved = {info.name for info in usable_models()}
     networks = {}
     for name in (n for n in room.TALK_NETWORKS if n in saved):
         model, meta = saved_model(name)
         networks[name] = (model, ModelSpec.from_dict(meta["spec"]))
+    room_analysis.warm_up(networks)
     return networks
 
 

@@ -25,6 +25,7 @@ import asyncio
 import hashlib
 import io
 import os
+import resource
 import shutil
 import sqlite3
 import statistics
@@ -191,12 +192,14 @@ def main() -> int:
         cpu_before, began = cpu_seconds(process.pid), time.perf_counter()
         tally = asyncio.run(lecture(url, code, args))
         cpu, wall = cpu_seconds(process.pid) - cpu_before, time.perf_counter() - began
+        client_cpu = sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
     finally:
         process.terminate()
         process.wait(timeout=30)
 
     with sqlite3.connect(database) as db:
         stored = [pixels_digest(png) for (png,) in db.execute("SELECT png FROM drawings")]
+    shutil.rmtree(work, ignore_errors=True)
     missing = len(set(tally.sent) - set(stored))
     duplicated = len(stored) - len(set(stored))
     extra = len(set(stored) - set(tally.sent))
@@ -224,7 +227,10 @@ def main() -> int:
     print(summary("stroke sent → four readings received", tally.readings))
     print(summary("Send pressed → stored (committed) and acknowledged", tally.stored))
     print(summary("projector refresh (live fragment rerun)", tally.refreshes))
-    print(f"server CPU: {cpu:.0f} s over {wall:.0f} s ({100 * cpu / wall:.0f}% of one core)")
+    print(
+        f"CPU over {wall:.0f} s: server {cpu:.0f} s ({100 * cpu / wall:.0f}% of one core), "
+        f"this benchmark's students {client_cpu:.0f} s; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
     return 1 if tally.errors else 0
 
 

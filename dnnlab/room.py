@@ -101,6 +101,7 @@ class Drawing:
     png: bytes  # the canvas as drawn
     readings: tuple[NetworkReading, ...]
     sent_at: float = 0.0  # the server's time, set when stored
+    number: int = 0  # its place in the database (increasing), set when stored
 
     def validate(self) -> Drawing:
         """The same drawing with checked, typed fields, or a RoomError saying what is wrong."""
@@ -128,6 +129,7 @@ class Drawing:
             bytes(png),
             readings,
             self.sent_at,
+            self.number,
         )
 
     def reading(self, network: str) -> NetworkReading | None:
@@ -140,6 +142,7 @@ class Room:
     opened_at: float
     expires_at: float
     asked: int | None  # the digit the lecturer asks for, if any
+    generation: int = 0  # how many times it was cleared: a reader's cache of it is stale when this changes
 
 
 # --- the schema, as code -------------------------------------------------------------
@@ -174,6 +177,7 @@ MIGRATIONS: list[list[str]] = [
             seen_at {float} NOT NULL,
             PRIMARY KEY (room, session))""",
     ],
+    ["ALTER TABLE rooms ADD COLUMN generation INTEGER NOT NULL DEFAULT 0"],
 ]
 
 DIALECTS = {
@@ -298,7 +302,7 @@ class Store:
     def room(self, code: str) -> Room | None:
         """The open room with this code, or None if there is none or it has expired."""
         rows = self._read(
-            "SELECT code, opened_at, expires_at, asked FROM rooms WHERE code = ? AND expires_at > ?",
+            "SELECT code, opened_at, expires_at, asked, generation FROM rooms WHERE code = ? AND expires_at > ?",
             (valid_code(code), self.clock()),
         )
         return Room(*rows[0]) if rows else None
@@ -310,9 +314,10 @@ class Store:
             self._run("UPDATE rooms SET asked = ? WHERE code = ?", (value, valid_code(code)))
 
     def clear(self, code: str) -> None:
-        """Delete the room's drawings; the room stays open."""
+        """Delete the room's drawings; the room stays open, one generation on."""
         with self._transaction():
             self._delete_contents("room = ?", (valid_code(code),))
+            self._run("UPDATE rooms SET generation = generation + 1 WHERE code = ?", (valid_code(code),))
 
     def close_room(self, code: str) -> None:
         with self._transaction():
@@ -396,19 +401,21 @@ class Store:
     def count(self, code: str) -> int:
         return int(self._read("SELECT COUNT(*) FROM drawings WHERE room = ?", (valid_code(code),))[0][0])
 
-    def drawings(self, code: str, *, with_png: bool = False) -> list[Drawing]:
-        """The room's drawings in the order they were sent (PNGs only if asked for)."""
+    def drawings(self, code: str, *, with_png: bool = False, after: int = 0) -> list[Drawing]:
+        """The room's drawings in the order they were sent (PNGs only if asked for); only
+        those stored after the drawing numbered `after`, for a reader refreshing its copy."""
         code = valid_code(code)
         png = "png" if with_png else "NULL"
         rows = self._read(
-            f"SELECT id, drawing_key, intended, image28, {png}, sent_at FROM drawings WHERE room = ? ORDER BY id",
-            (code,),
+            f"SELECT id, drawing_key, intended, image28, {png}, sent_at FROM drawings "
+            "WHERE room = ? AND id > ? ORDER BY id",
+            (code, after),
         )
         readings: dict[int, list[NetworkReading]] = {}
         for drawing_id, network, digit, confidence in self._read(
             "SELECT r.drawing_id, r.network, r.digit, r.confidence FROM readings r "
-            "JOIN drawings d ON d.id = r.drawing_id WHERE d.room = ?",
-            (code,),
+            "JOIN drawings d ON d.id = r.drawing_id WHERE d.room = ? AND d.id > ?",
+            (code, after),
         ):
             readings.setdefault(drawing_id, []).append(NetworkReading(network, digit, confidence))
         order = {name: i for i, name in enumerate(TALK_NETWORKS)}
@@ -420,6 +427,7 @@ class Store:
                 bytes(png_bytes or b""),
                 tuple(sorted(readings.get(drawing_id, []), key=lambda r: order.get(r.network, 99))),
                 sent_at,
+                drawing_id,
             )
             for drawing_id, key, intended, image, png_bytes, sent_at in rows
         ]

@@ -54,23 +54,26 @@ def networks_in(drawings: Sequence[Drawing]) -> list[str]:
     return [n for n in TALK_NETWORKS if n in seen]
 
 
+def _meant_and_read(drawings: Sequence[Drawing], network: str) -> list[tuple[int, int]]:
+    return [(d.intended, r.digit) for d in drawings for r in d.readings if r.network == network]
+
+
 def accuracy(drawings: Sequence[Drawing]) -> pd.DataFrame:
     """Per network: how many of the room's drawings it read as the student meant them."""
     rows = []
     for network in networks_in(drawings):
-        read = [(d.intended, d.reading(network).digit) for d in drawings if d.reading(network)]
-        right = sum(meant == digit for meant, digit in read)
+        pairs = _meant_and_read(drawings, network)
+        right = sum(meant == read for meant, read in pairs)
         rows.append(
-            {"network": network, "right": right, "drawings": len(read), "accuracy": right / len(read)}
+            {"network": network, "right": right, "drawings": len(pairs), "accuracy": right / len(pairs)}
         )
     return pd.DataFrame(rows, columns=["network", "right", "drawings", "accuracy"])
 
 
 def confusion(drawings: Sequence[Drawing], network: str) -> np.ndarray:
     """Counts of digit meant (rows) against digit read (columns) for one network."""
-    pairs = [(d.intended, d.reading(network).digit) for d in drawings if d.reading(network)]
-    meant, read = zip(*pairs, strict=True) if pairs else ((), ())
-    return confusion_matrix(np.array(meant, dtype=np.int64), np.array(read, dtype=np.int64))
+    pairs = np.array(_meant_and_read(drawings, network), dtype=np.int64).reshape(-1, 2)
+    return confusion_matrix(pairs[:, 0], pairs[:, 1])
 
 
 def wall(drawings: Sequence[Drawing], network: str) -> dict[int, list[Drawing]]:

@@ -73,13 +73,12 @@ def thumbnails(images: np.ndarray, wrong: np.ndarray, columns: int = 16, scale: 
     n = len(images)
     columns = max(1, min(columns, n))
     rows = -(-n // columns)
-    side = 28 + 1
-    out = np.empty((rows * side - 1, columns * side - 1, 3), np.uint8)
-    out[:] = GUTTER
-    for i, (image, is_wrong) in enumerate(zip(images, np.asarray(wrong, bool), strict=True)):
-        r, c = divmod(i, columns)
-        ink = image.astype(np.float32)[..., None] / 255.0
-        out[r * side : r * side + 28, c * side : c * side + 28] = (
-            ink * (WRONG_INK if is_wrong else RIGHT_INK)
-        ).astype(np.uint8)
-    return np.repeat(np.repeat(out, scale, axis=0), scale, axis=1)
+    ink = np.where(np.asarray(wrong, bool).reshape(-1, 1, 1, 1), WRONG_INK, RIGHT_INK)
+    tiles = np.empty((rows * columns, 29, 29, 3), np.uint8)  # each with a gutter right and below
+    tiles[:] = GUTTER
+    tiles[:n, :28, :28] = (images[..., None].astype(np.float32) / 255.0 * ink).astype(np.uint8)
+    grid = (
+        tiles.reshape(rows, columns, 29, 29, 3).transpose(0, 2, 1, 3, 4).reshape(rows * 29, columns * 29, 3)
+    )
+    grid = grid[:-1, :-1]  # no gutter after the last row and column
+    return np.repeat(np.repeat(grid, scale, axis=0), scale, axis=1)

@@ -11,11 +11,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app_pages import canvas
-from bench.draw_latency import digit_paths, render
 from dnnlab import room, room_analysis
 from dnnlab.config import PRESETS
 from dnnlab.room import Drawing, NetworkReading
 from tests.conftest import copy_shipped, elements
+from tests.support import digit_paths, render
 
 ROOT = Path(__file__).resolve().parent.parent
 ROOM_PAGE = str(ROOT / "app_pages" / "room.py")
@@ -134,12 +134,17 @@ def test_the_room_sees_its_drawings_grouped_counted_and_compared(store, shipped)
     at = run(ROOM_PAGE, at)
     captions = image_captions(at)
     assert "mlp-raw read 3: 2 drawings, 1 meant otherwise" in captions
+    store.add(code, a_drawing(5, {"mlp-raw": 5, "cnn": 5}, seed=4))  # sent since the last refresh
+    at = run(ROOM_PAGE, at)
+    assert metrics(at)[
+        "Drawings"
+    ] == "4" and "mlp-raw read 5: 2 drawings, 1 meant otherwise" in image_captions(at)
 
     at.segmented_control(key="room_view").set_value("Staircase")
     at = run(ROOM_PAGE, at)
     table = at.dataframe[0].value
     assert list(table["network"]) == ["mlp-raw", "cnn"], "in the talk's order"
-    assert list(table["right"]) == [1, 2] and list(table["drawings"]) == [3, 3]
+    assert list(table["right"]) == [2, 3] and list(table["drawings"]) == [4, 4]
     assert table["mnist"].between(0.8, 1).all(), "beside each network's MNIST test accuracy"
 
     at.segmented_control(key="room_view").set_value("Confusion")
@@ -149,7 +154,7 @@ def test_the_room_sees_its_drawings_grouped_counted_and_compared(store, shipped)
     at.segmented_control(key="room_view").set_value("Missed by every network")
     at = run(ROOM_PAGE, at)
     captions = image_captions(at)
-    assert "meant 8; mlp-raw 3, cnn 0" in captions and "meant 3" not in captions
+    assert "meant 8; mlp-raw 3, cnn 0" in captions and "meant 3" not in captions and "meant 5" not in captions
 
 
 def test_asking_clearing_and_closing(store):
@@ -242,6 +247,18 @@ def test_accuracy_confusion_and_misses_count_what_was_sent():
     assert matrix.sum() == 3 and matrix[3, 3] == 2 and matrix[8, 0] == 1
     assert room_analysis.missed_by_all(drawings) == [drawings[2]]
     assert list(room_analysis.wall(drawings, "mlp-raw")) == [3, 5]
+
+
+def test_the_wall_paints_misread_drawings_in_another_colour():
+    from dnnlab import room_charts
+
+    images = np.full((3, 28, 28), 255, np.uint8)
+    picture = room_charts.thumbnails(images, [False, True, False], columns=2, scale=1)
+    assert picture.shape == (2 * 29 - 1, 2 * 29 - 1, 3)
+    right, wrong, empty, gutter = picture[5, 5], picture[5, 29 + 5], picture[29 + 5, 29 + 5], picture[28, 5]
+    assert tuple(right) == (255, 255, 255) and tuple(wrong) == tuple(room_charts.WRONG_INK.astype(np.uint8))
+    assert tuple(empty) == tuple(gutter) == tuple(room_charts.GUTTER)
+    assert room_charts.thumbnails(images[:1], [False], scale=3).shape == (84, 84, 3)
 
 
 def test_the_export_is_mnist_shaped_and_readable_like_mnist(tmp_path, mnist):

@@ -229,6 +229,35 @@ def test_a_new_file_is_migrated_once_in_wal_mode(tmp_path):
         assert db.execute("SELECT COUNT(*) FROM rooms").fetchone()[0] == 2
 
 
+def test_an_older_database_is_migrated_and_keeps_its_drawings(tmp_path, monkeypatch):
+    path = str(tmp_path / "room.sqlite3")
+    monkeypatch.setattr(room, "MIGRATIONS", room.MIGRATIONS[:1])  # as the first version made it
+    old = Store(path)
+    code = old.open_room().code
+    old.add(code, a_drawing(4))
+    old.close()
+    monkeypatch.undo()
+    new = Store(path)
+    assert new.room(code).generation == 0
+    assert [d.intended for d in new.drawings(code)] == [4]
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT version FROM schema_version").fetchall() == [(len(room.MIGRATIONS),)]
+
+
+def test_a_reader_fetches_only_what_is_new_and_learns_of_a_clear(store):
+    code = store.open_room().code
+    for seed in range(3):
+        store.add(code, a_drawing(seed=seed))
+    first = store.drawings(code)
+    assert [d.number for d in first] == sorted(d.number for d in first)
+    store.add(code, a_drawing(seed=9))
+    [new] = store.drawings(code, after=first[-1].number)
+    assert new.number > first[-1].number and len(new.readings) == len(room.TALK_NETWORKS)
+    generation = store.room(code).generation
+    store.clear(code)
+    assert store.room(code).generation == generation + 1
+
+
 def test_the_default_database_is_a_file_beside_the_models(models_dir, monkeypatch):
     monkeypatch.delenv("DNNLAB_ROOM_DB", raising=False)
     assert Path(room.default_url()) == models_dir.parent / "room.sqlite3"

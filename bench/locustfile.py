@@ -193,7 +193,7 @@ def _report(environment, **_):
         print(summary("  while training ran", [ms for t, ms, _, _ in readings if begin <= t <= end]))
     print(f"drawn digits read right: {sum(read == str(d) for _, _, d, read in readings)}/{len(readings)}")
     for line in lecture.get("output", "").splitlines():
-        if line.startswith(("lecturer:", "errors:")):
+        if line.lstrip().startswith(("lecturer:", "errors:")):
             print(f"lecturer's run: {line}")
     if len(lecture.get("steady", [])) == 2:
         (begin, cpu_begin), (end, cpu_end) = lecture["steady"]

@@ -332,7 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)  # argparse exits with status 2 on bad usage
-    if args.func is not cmd_data:  # the one command that needs no TensorFlow
+    if args.func not in (cmd_data, cmd_models):  # the two commands that need no TensorFlow
         import_tensorflow_quietly()
     from dnnlab import data, registry
 

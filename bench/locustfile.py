@@ -128,13 +128,13 @@ class Student(User):
             )
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU time of these processes (not their children, e.g. the trainer)."""
-    total = 0
+def cpu_seconds(pids: list[int]) -> list[float]:
+    """User + system CPU time of each process (not its children, e.g. the trainer)."""
+    seconds = []
     for pid in pids:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of stat
-    return total / os.sysconf("SC_CLK_TCK")
+        seconds.append((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"))  # utime, stime
+    return seconds
 
 
 def watched(environment) -> list[int]:
@@ -200,9 +200,11 @@ def _report(environment, **_):
         steady = [ms for t, ms, _, _ in readings if begin <= t <= end]
         print(summary(f"  once every student was seated ({end - begin:.0f} s)", steady))
         if watched(environment):
+            each = [after - before for before, after in zip(cpu_begin, cpu_end, strict=True)]
             print(
-                f"servers' CPU then: {cpu_end - cpu_begin:.1f} s ({(cpu_end - cpu_begin) / (end - begin):.0%} "
-                f"of one core), {1000 * (cpu_end - cpu_begin) / max(1, len(steady)):.1f} ms per drawing"
+                f"servers' CPU then: {sum(each):.1f} s ({' + '.join(f'{s:.1f}' for s in each)}; "
+                f"{sum(each) / (end - begin):.0%} of one core), "
+                f"{1000 * sum(each) / max(1, len(steady)):.1f} ms per drawing"
             )
     for watch in lecture.get("watches", []):
         watch.running = False

@@ -545,7 +545,7 @@ def stamp(name: str, directory: Path | None = None) -> int:
         return 0
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=2 * MAX_LISTED)  # every listed model, cached by its file's identity
 def _check_cached(path: Path, sha256: str, spec: ModelSpec, mtime_ns: int, size: int, inode: int) -> str | None:
     label = f"{path.parent.name}/{path.name}"
     if size > limits.current().model_max_bytes:

@@ -334,7 +334,9 @@ def tuning_chart(matrices: dict[str, np.ndarray], normalise: bool = False) -> al
             )
             .properties(width=220, height=min(480, 14 * m.shape[0]))
         )
-    return alt.hconcat(*charts).resolve_scale(color="independent")
+    # Side by side at their own widths: Streamlit's default autosize ("fit") only works
+    # for single and layered views, and Vega warns in the console about it.
+    return alt.hconcat(*charts).resolve_scale(color="independent").properties(autosize="pad")
 
 
 # --- the live training chart -------------------------------------------------------------

@@ -119,6 +119,7 @@ def test_tuning_chart_has_one_heat_map_per_layer(models, small_mnist):
     probe = probes.Probe(models["mlp-relu"], preset_spec("mlp-relu"))
     matrices = inspection.tuning_matrices(probe, x_test, y_test)
     spec = charts.tuning_chart(matrices, normalise=True).to_dict()
+    assert spec["autosize"] == "pad"  # "fit", Streamlit's default, is not for side-by-side views
     assert len(spec["hconcat"]) == 3
     assert all(c["mark"]["type"] == "rect" for c in spec["hconcat"])
     first = spec["datasets"][spec["hconcat"][0]["data"]["name"]]

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable
 from enum import StrEnum
 
 from dnnlab import limits
-from dnnlab.config import ModelSpec, TrainConfig
+from dnnlab.config import TrainConfig
 from dnnlab.progress import Progress
 from dnnlab.worker import Worker
 
@@ -274,21 +274,29 @@ def warm_up() -> None:
     WORKER.start()
 
 
-def check_size(spec: ModelSpec) -> int:
-    """The network's parameter count, or `JobRefused` if it is over `DNNLAB_MAX_PARAMS`."""
-    cap = limits.current().max_params
+def check_size(config: TrainConfig) -> int:
+    """The network's parameter count, or `JobRefused` if it or its batches are over the
+    server's limits (`DNNLAB_MAX_PARAMS`, `DNNLAB_MAX_TRAINING_MB`)."""
+    bounds, spec, batch = limits.current(), config.spec, config.hyper.batch_size
     count = limits.parameters(spec)
-    if count > cap:
+    if count > bounds.max_params:
         raise JobRefused(
-            f"this network has {count:,} parameters, over the server's limit of {cap:,} "
+            f"this network has {count:,} parameters, over the server's limit of {bounds.max_params:,} "
             "(DNNLAB_MAX_PARAMS): use fewer or narrower layers, or pooling after the convolutions"
+        )
+    needed = limits.batch_bytes(spec, batch)
+    if needed > bounds.max_training_bytes:
+        raise JobRefused(
+            f"batches of {batch:,} images through this network take about {needed / 2**20:,.0f} MB, "
+            f"over the server's limit of {bounds.max_training_bytes / 2**20:,.0f} MB (DNNLAB_MAX_TRAINING_MB): "
+            "use smaller batches, or pooling after the convolutions"
         )
     return count
 
 
 def start(config: TrainConfig, limit: int | None = None, **job_kwargs) -> Job:
     """Queue a job on the process-wide trainer (`JobRefused` if the limits forbid it)."""
-    check_size(config.spec)
+    check_size(config)
     return TRAINER.submit(Job(config, limit, **job_kwargs))
 
 

@@ -17,6 +17,9 @@ VARIABLES = {
     # Dense 1024-1024 on the 784 pixels is 1.9M; the talk's networks have 2.7k-13k.
     "DNNLAB_MAX_PARAMS": (2_000_000, 1, "parameters of a network trained on the server"),
     "DNNLAB_MAX_JOB_MINUTES": (30, 1, "minutes one training job may run before it is stopped"),
+    # What a batch's activations and their gradients take: wide convolutions without
+    # pooling on batches of 4096 would need 3.6 GB.
+    "DNNLAB_MAX_TRAINING_MB": (1024, 1, "megabytes a training batch's activations may take"),
     "DNNLAB_MODELS_MAX_MB": (1024, 1, "megabytes the models folder may hold"),
     "DNNLAB_MAX_QUEUED": (1, 1, "unfinished training jobs one browser session may have"),
     # The training process reports at least once a second while it is alive; silence
@@ -31,6 +34,7 @@ class Limits:
     train_limit: int | None
     max_params: int
     max_job_seconds: float
+    max_training_bytes: int
     models_max_bytes: int
     max_queued: int
     stall_seconds: float
@@ -66,6 +70,7 @@ def current(environ=None) -> Limits:
         train_limit=_read("DNNLAB_TRAIN_LIMIT", env),
         max_params=_read("DNNLAB_MAX_PARAMS", env),
         max_job_seconds=60.0 * _read("DNNLAB_MAX_JOB_MINUTES", env),
+        max_training_bytes=_read("DNNLAB_MAX_TRAINING_MB", env) * 2**20,
         models_max_bytes=_read("DNNLAB_MODELS_MAX_MB", env) * 2**20,
         max_queued=_read("DNNLAB_MAX_QUEUED", env),
         stall_seconds=float(_read("DNNLAB_STALL_SECONDS", env)),
@@ -87,3 +92,16 @@ def parameters(spec) -> int:
         total += features * units + units + batch_norm * units
         features = units
     return total + features * 10 + 10
+
+
+def batch_bytes(spec, batch_size: int) -> int:
+    """Roughly what one training batch's activations take: every layer's output for each
+    image, as float32, kept for the backward pass and matched by a gradient."""
+    side, per_image = 28, 784
+    for filters in spec.conv_filters:
+        side -= spec.kernel_size - 1
+        per_image += side * side * filters
+        side //= spec.pool_size
+        per_image += side * side * filters if spec.pool_size > 1 else 0
+    per_image += sum(spec.dense_units) + 10
+    return batch_size * per_image * 4 * 2

@@ -8,7 +8,7 @@ import types
 
 import pytest
 
-from dnnlab import jobs, registry
+from dnnlab import jobs, limits, registry
 from dnnlab.config import TrainConfig
 from dnnlab.jobs import Job, State, Trainer
 from dnnlab.progress import Progress
@@ -69,7 +69,11 @@ class FakeTrainer:
                 time.sleep(0.01)
             on_testing()
             return types.SimpleNamespace(
-                model=None, stopped=stop_event.is_set(), epochs_completed=0, test_loss=0.25, test_accuracy=0.75
+                model=None,
+                stopped=stop_event.is_set(),
+                epochs_completed=0,
+                test_loss=0.25,
+                test_accuracy=0.75,
             )
         finally:
             with self.lock:
@@ -270,9 +274,24 @@ def test_a_network_over_the_parameter_limit_is_refused_before_it_is_built(monkey
     monkeypatch.setenv("DNNLAB_MAX_PARAMS", "100000")
     huge = TrainConfig().with_preset("mlp-relu")
     huge = TrainConfig(spec=dataclasses.replace(huge.spec, dense_units=(1024, 1024)), hyper=huge.hyper)
-    with pytest.raises(jobs.JobRefused, match=r"1,863,690 parameters.*limit of 100,000 \(DNNLAB_MAX_PARAMS\)"):
+    with pytest.raises(
+        jobs.JobRefused, match=r"1,863,690 parameters.*limit of 100,000 \(DNNLAB_MAX_PARAMS\)"
+    ):
         jobs.start(huge)
     assert jobs.TRAINER.waiting() == []
+
+
+def test_batches_too_big_for_the_server_are_refused_with_the_reason(monkeypatch):
+    monkeypatch.setenv("DNNLAB_MAX_TRAINING_MB", "512")
+    wide = TrainConfig().with_preset("cnn")
+    spec = dataclasses.replace(wide.spec, conv_filters=(64, 64, 64), pool_size=1, dense_units=())
+    wide = TrainConfig(spec=spec, hyper=dataclasses.replace(wide.hyper, batch_size=4096))
+    with pytest.raises(
+        jobs.JobRefused, match=r"batches of 4,096 images .* limit of 512 MB \(DNNLAB_MAX_TRAINING_MB\)"
+    ):
+        jobs.start(wide)
+    small_batches = TrainConfig(spec=spec, hyper=dataclasses.replace(wide.hyper, batch_size=256))
+    assert jobs.check_size(small_batches) == limits.parameters(spec)  # the same network, allowed
 
 
 def test_curves_recover_the_batches_between_running_means():

@@ -29,7 +29,8 @@ COPY --chown=dnnlab:dnnlab models/ models/
 COPY --from=mnist --chown=dnnlab:dnnlab /app/.cache/mnist.npz .cache/mnist.npz
 USER 10001
 # What one student may ask of the shared server, set by the lecturer with `docker run -e`
-# (dnnlab/limits.py): DNNLAB_MAX_PARAMS (2000000), DNNLAB_MAX_JOB_MINUTES (30),
+# (dnnlab/limits.py): DNNLAB_MAX_PARAMS (2000000), DNNLAB_MAX_TRAINING_MB (1024 of
+# activations per batch), DNNLAB_MAX_JOB_MINUTES (30),
 # DNNLAB_MODELS_MAX_MB (1024), DNNLAB_MAX_QUEUED (1 job per browser session),
 # DNNLAB_STALL_SECONDS (30), DNNLAB_STOP_GRACE_SECONDS (10).
 EXPOSE 8501

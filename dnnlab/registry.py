@@ -192,7 +192,12 @@ class ModelMeta:
     def to_dict(self) -> dict:
         """The plain record, as `build_meta` wrote it (lists, not tuples)."""
         d = {f: getattr(self, f) for f in self.__dataclass_fields__}
-        d["spec"] = self.spec.to_dict()
+        # As `ModelSpec.to_dict`, without `dataclasses.asdict`'s deep copies: listing
+        # builds this for every model on every page run.
+        d["spec"] = {
+            name: list(value) if isinstance(value, tuple) else value
+            for name, value in ((f, getattr(self.spec, f)) for f in self.spec.__dataclass_fields__)
+        }
         d["history"] = {k: list(v) for k, v in self.history.items()}
         d["epoch_seconds"] = list(self.epoch_seconds)
         return d

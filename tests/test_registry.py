@@ -6,11 +6,15 @@ import math
 
 import keras
 import numpy as np
+import pandas as pd
 import pytest
+import scipy.special
 
-from dnnlab import data, registry
-from dnnlab.architectures import ModelSpec, build_model, compile_model, preset_spec
-from dnnlab.training import evaluate, train
+from dnnlab import data, registry, staircase
+from dnnlab.architectures import PRESETS, ModelSpec, build_model, compile_model, prepare_inputs, preset_spec
+from dnnlab.cli import run_name
+from dnnlab.probes import LOGITS, probe
+from dnnlab.training import train
 
 
 @pytest.fixture(scope="module")
@@ -110,6 +114,17 @@ def test_the_models_folder_size_limit_refuses_a_save_with_the_reason(models_dir,
     assert not [p for p in models_dir.iterdir() if p.name.startswith(registry.PARTIAL_PREFIX)]
 
 
+def test_a_deleted_model_is_gone_whole_and_others_stay(models_dir, trained):
+    registry.save(trained.model, _meta(trained), "keep")
+    registry.save(trained.model, _meta(trained), "drop")
+    registry.delete("drop")
+    assert visible(models_dir) == ["keep"] and [i.name for i in registry.list_models()] == ["keep"]
+    with pytest.raises(registry.RegistryError, match="no model named 'drop'"):
+        registry.delete("drop")
+    with pytest.raises(ValueError, match="letters, digits"):
+        registry.delete("../keep")
+
+
 @pytest.mark.parametrize("name", ["../escape", "a b", "ü-model", "x" * 300, "", "dot.name", "a/b"])
 def test_invalid_names_are_refused_with_the_rule(name):
     with pytest.raises(ValueError, match="letters, digits"):
@@ -170,19 +185,69 @@ def test_read_only_folder_gives_a_clear_error(models_dir, trained, monkeypatch):
     assert visible(models_dir) == []
 
 
-# --- the shipped presets ----------------------------------------------------------
+# --- the shipped presets: five seeds each, made by `make presets` ---------------------
 
-SHIPPED_MINIMUM = {"mlp-raw": 0.86, "mlp-rescaled": 0.91, "mlp-relu": 0.94, "cnn": 0.975}
+SEEDS = 5
+SHIPPED = [run_name(preset, seed) for preset in PRESETS for seed in range(SEEDS)]
+STAIRCASE_TOLERANCE = 0.015  # the talk's figures, within ±1.5 points as a mean over seeds
 
 
-@pytest.mark.parametrize("name", list(SHIPPED_MINIMUM))
-def test_shipped_presets_reproduce_their_recorded_test_accuracy(name, mnist, monkeypatch):
+@pytest.fixture(scope="module")
+def shipped_metas():
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("DNNLAB_MODELS", raising=False)
+        return {info.name: info.meta for info in registry.list_models() if info.ok}
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_models_reproduce_their_recorded_test_metrics(name, mnist, monkeypatch):
     monkeypatch.delenv("DNNLAB_MODELS", raising=False)
     model, meta = registry.load(name)
     (_, _), (x_test, y_test) = mnist
-    loss, accuracy = evaluate(model, ModelSpec.from_dict(meta["spec"]), x_test, y_test)
+    spec = ModelSpec.from_dict(meta["spec"])
+    # One batched pass to the logits: Keras computes a softmax output's cross-entropy from
+    # them too (exactly, where the probability of the true digit underflows to 0).
+    logits = probe(model, spec).features(prepare_inputs(spec, x_test), [LOGITS])[LOGITS].astype(np.float64)
+    accuracy = float(np.mean(logits.argmax(axis=1) == y_test))
+    log_probabilities = logits - scipy.special.logsumexp(logits, axis=1, keepdims=True)
+    loss = float(-np.mean(log_probabilities[np.arange(len(y_test)), y_test]))
     assert accuracy == pytest.approx(meta["test_accuracy"], abs=1e-6)
     assert math.isclose(loss, meta["test_loss"], rel_tol=1e-4)
-    assert accuracy >= SHIPPED_MINIMUM[name]
-    assert meta["preset"] == name and meta["hyper"]["epochs"] == 10 and meta["epochs_completed"] == 10
+    preset, _, seed = name.partition("-seed")
+    assert meta["preset"] == (preset if seed else name)
+    assert meta["hyper"]["seed"] == int(seed or 0)
+    assert meta["hyper"]["epochs"] == 10 and meta["epochs_completed"] == 10
     assert meta["data_digest"] == data.load().digest
+
+
+def _spread(shipped_metas):
+    runs = pd.DataFrame(
+        {"preset": shipped_metas[n]["preset"], "test_accuracy": shipped_metas[n]["test_accuracy"]}
+        for n in SHIPPED
+    )
+    return staircase.spread(runs).set_index("preset")
+
+
+def test_every_preset_ships_five_seeds_and_the_staircase_rises(shipped_metas):
+    assert set(SHIPPED) <= set(shipped_metas)
+    table = _spread(shipped_metas)
+    assert list(table.index) == list(PRESETS) and (table["runs"] == SEEDS).all()
+    assert table["mean"].is_monotonic_increasing, "each step of the talk helps, on average over seeds"
+    assert (table["max"].iloc[:-1].to_numpy() < table["min"].iloc[1:].to_numpy()).all(), "no overlap"
+
+
+# The talk's own script for step 1, run here with plain Keras, gives the same accuracies
+# as DNN Lab seed for seed (90.25% and 89.41% for seeds 0 and 1): 87% is below what this
+# network reaches after 10 epochs (88.5-90.3% over seeds 0-4), so the talk's figure is
+# one low run, not a different network.
+RAW_ABOVE_THE_TALK = pytest.mark.xfail(
+    strict=True, reason="the talk's 87% for raw pixels is below its own script's seeds here (mean 89.35%)"
+)
+
+
+@pytest.mark.parametrize(
+    "preset", [pytest.param(p, marks=RAW_ABOVE_THE_TALK) if p == "mlp-raw" else p for p in PRESETS]
+)
+def test_the_seed_mean_is_the_talks_figure_within_a_point_and_a_half(shipped_metas, preset):
+    row = _spread(shipped_metas).loc[preset]
+    assert abs(row["mean"] - row["talk_accuracy"]) <= STAIRCASE_TOLERANCE, row.to_dict()

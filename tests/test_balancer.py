@@ -156,11 +156,20 @@ def hall(tmp_path_factory):
     """Two app servers sharing one models folder, behind nginx."""
     models = copy_shipped(tmp_path_factory.mktemp("hall-models"), ["cnn"])
     env = {"DNNLAB_MODELS": str(models), "DNNLAB_TRAIN_LIMIT": "2000"}
+    loopback = [
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    logs = tmp_path_factory.mktemp("hall-logs")
     processes = []
     try:
         servers = {}
-        for _ in range(2):
-            process, url = start_streamlit(env)
+        for n in range(2):
+            process, url = start_streamlit(env, extra_args=loopback, log_path=logs / f"server{n}.log")
             processes.append(process)
             servers[url.removeprefix("http://")] = url
         balancer, url, access_log = start_nginx(tmp_path_factory.mktemp("nginx"), list(servers))

@@ -5,10 +5,11 @@ import uuid
 import streamlit as st
 
 from app_pages.common import mnist
+from app_pages.presentation import is_presenting
 from app_pages.streamlit_private import session_probe
 from app_pages.train_form import config_inputs
 from app_pages.train_results import results
-from dnnlab import jobs, limits
+from dnnlab import charts, jobs, limits
 from dnnlab.config import TrainConfig
 from dnnlab.progress import status_text
 from dnnlab.safe_text import escape_markdown
@@ -24,7 +25,7 @@ def start_training(config: TrainConfig, limit: int | None) -> None:
     if old is not None and old.result is not None:
         label = f"{old.config.preset or 'custom'} · {old.result.test_accuracy:.1%}"
         runs = st.session_state.get("train_runs", [])[1 - EARLIER_RUNS :]
-        st.session_state.train_runs = [*runs, (label, jobs.curves(old.progress()))]
+        st.session_state.train_runs = [*runs, (label, charts.curves(old.progress()))]
     st.session_state.train_previous = old.result.test_accuracy if old and old.result else None
     st.session_state.pop("train_save_name", None)
     owner = st.session_state.setdefault("train_owner", uuid.uuid4().hex)
@@ -52,9 +53,11 @@ def live_view(polling: bool) -> None:
             st.metric("Training accuracy now", f"{latest.accuracy:.1%}")
     if job.state == jobs.State.TESTING:
         st.caption("Scoring the model on the test set…")
-    rows = jobs.curves(job.progress())
-    for col, spec in zip(st.columns(2), jobs.chart_specs(job.config.hyper.epochs), strict=True):
-        col.vega_lite_chart(rows, {**spec, "height": 400}, width="stretch")  # fresh rows only
+    specs = charts.live_specs(charts.curves(job.progress()), job.config.hyper.epochs,
+                              earlier=st.session_state.get("train_runs", ()),
+                              validation=job.config.hyper.validation_split > 0)  # fmt: skip
+    for col, spec in zip(st.columns(2), specs, strict=True):
+        col.vega_lite_chart(charts.for_projector(spec) if is_presenting() else spec, width="stretch")
     if polling and job.state not in LIVE:
         st.rerun()  # finished: draw the results once, then stop polling
 

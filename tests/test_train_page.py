@@ -4,8 +4,10 @@ import re
 from pathlib import Path
 
 import pytest
+from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from streamlit.testing.v1 import AppTest
 
+from dnnlab import registry
 from dnnlab.config import BY_FIELD
 from dnnlab.jobs import State
 
@@ -44,7 +46,7 @@ def field(at: AppTest, name: str):
     return widget
 
 
-def shown(elements) -> str:
+def as_read(elements) -> str:
     """The text of markdown elements as a reader sees it (escaped punctuation unescaped)."""
     return " ".join(re.sub(r"\\(.)", r"\1", e.value) for e in elements)
 
@@ -100,12 +102,23 @@ def test_the_training_set_size_is_in_the_url_and_reaches_training(page, monkeypa
     assert "x_train, y_train = x_train[:1000], y_train[:1000]" in page.code[1].value
 
 
+def test_earlier_runs_of_the_session_are_drawn_behind_the_live_one(page):
+    page.query_params.update({"preset": "mlp-raw", "epochs": "1"})
+    page.run()
+    first = train_and_wait(page)
+    train_and_wait(page)
+    for chart in page.get("vega_lite_chart"):  # loss and accuracy
+        rows = convert_arrow_bytes_to_pandas_df(chart.proto.data.data)
+        assert set(rows["run"].dropna()) == {f"mlp-raw · {first.result.test_accuracy:.1%}"}
+        assert rows["run"].isna().any()  # and the live run itself
+
+
 def test_invalid_url_values_fall_back_with_a_message(page):
     page.query_params["epochs"] = "many"
     page.query_params["act"] = "softmax"
     page.run()
     assert not page.exception
-    warnings = shown(page.warning)
+    warnings = as_read(page.warning)
     assert "epochs='many'" in warnings and "act='softmax'" in warnings
     assert field(page, "epochs").value == 10
     assert field(page, "activation").value == "relu"
@@ -116,7 +129,7 @@ def test_an_invalid_layer_list_blocks_training(page):
     page.run()
     field(page, "dense_units").input("16, lots").run()
     assert not page.exception
-    assert "dense" in shown(page.sidebar.error) and "16, lots" in shown(page.sidebar.error)
+    assert "dense" in as_read(page.sidebar.error) and "16, lots" in as_read(page.sidebar.error)
     assert page.button(key="train_start").disabled
 
 
@@ -146,17 +159,17 @@ def test_train_shows_scores_code_and_saves(page, models_dir):
     name_box = page.text_input(key="train_save_name")
     assert name_box.value == "mlp-relu-1-epoch"
     page.button(key="train_save").click().run()
-    assert "mlp-relu-1-epoch" in shown(page.success)
-    assert sorted(p.name for p in models_dir.iterdir()) == ["mlp-relu-1-epoch.json", "mlp-relu-1-epoch.keras"]
+    assert "mlp-relu-1-epoch" in as_read(page.success)
+    assert [m.name for m in registry.list_models()] == ["mlp-relu-1-epoch"]
 
     # A clash or a bad name says so and keeps the trained model.
     page.button(key="train_save").click().run()
-    assert "already exists" in shown(page.error)
+    assert "already exists" in as_read(page.error)
     page.text_input(key="train_save_name").input("bad name!").run()
     page.button(key="train_save").click().run()
-    assert "invalid model name" in shown(page.error)
+    assert "invalid model name" in as_read(page.error)
     assert page.session_state["train_job"] is job
-    assert len(list(models_dir.iterdir())) == 2
+    assert [m.name for m in registry.list_models()] == ["mlp-relu-1-epoch"]
 
 
 def test_stop_then_discard_and_train_again(page, models_dir):
@@ -174,7 +187,7 @@ def test_stop_then_discard_and_train_again(page, models_dir):
     assert job.wait(30)
     assert job.state is State.STOPPED and job.result.epochs_completed < 100
     page.run()
-    assert "Stopped after" in shown(page.warning)
+    assert "Stopped after" in as_read(page.warning)
     (bar,) = page.get("progress")  # where it stopped, not a full bar with "0:00 left"
     assert bar.proto.value < 100 and "left" not in bar.proto.text
     assert "Test accuracy" in metrics(page)
@@ -182,7 +195,7 @@ def test_stop_then_discard_and_train_again(page, models_dir):
     page.button(key="train_discard").click().run()
     assert "train_job" not in page.session_state
     assert "Test accuracy" not in metrics(page)
-    assert list(models_dir.iterdir()) == []  # nothing half-written
+    assert registry.list_models() == []  # nothing half-written
 
     field(page, "epochs").set_value(1).run()
     again = train_and_wait(page)

@@ -16,13 +16,11 @@ session may have.
 
 from __future__ import annotations
 
-import functools
 import itertools
-import math
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from enum import StrEnum
 
 from dnnlab import limits
@@ -298,86 +296,3 @@ def start(config: TrainConfig, limit: int | None = None, **job_kwargs) -> Job:
     """Queue a job on the process-wide trainer (`JobRefused` if the limits forbid it)."""
     check_size(config)
     return TRAINER.submit(Job(config, limit, **job_kwargs))
-
-
-# --- what the page draws ----------------------------------------------------------
-
-
-def curves(records: Iterable[Progress], smoothing: float = 0.05) -> list[dict]:
-    """Rows (epoch, metric, split, value) for the loss and accuracy chart.
-
-    Keras reports the running mean since the epoch began; the mean over the batches
-    between two reports is recovered from consecutive running means, then smoothed
-    with an exponential moving average whose time constant is `smoothing` epochs, so
-    the curve looks the same however many batches an epoch has.
-    Validation figures appear once per epoch.
-    """
-    rows: list[dict] = []
-    ema: dict[str, float] = {}
-    last_epoch, last_batch, last_mean = 0, 0, {"loss": 0.0, "accuracy": 0.0}
-    for r in records:
-        if r.epoch != last_epoch:
-            last_epoch, last_batch, last_mean = r.epoch, 0, {"loss": 0.0, "accuracy": 0.0}
-        x = (r.epoch - 1) + r.batch / r.batches_per_epoch
-        if r.batch > last_batch:
-            for metric, mean in (("loss", r.loss), ("accuracy", r.accuracy)):
-                if not math.isfinite(mean):
-                    continue
-                chunk = (mean * r.batch - last_mean[metric] * last_batch) / (r.batch - last_batch)
-                weight = 1 - math.exp(-(r.batch - last_batch) / (smoothing * r.batches_per_epoch))
-                ema[metric] = chunk if metric not in ema else weight * chunk + (1 - weight) * ema[metric]
-                value = max(ema[metric], 1e-6)  # the loss axis is logarithmic
-                rows.append({"epoch": x, "metric": metric, "split": "training", "value": value})
-                last_mean[metric] = mean
-            last_batch = r.batch
-        if r.kind == "epoch":
-            for metric, value in (("loss", r.val_loss), ("accuracy", r.val_accuracy)):
-                if value is not None and math.isfinite(value):
-                    rows.append(
-                        {"epoch": float(r.epoch), "metric": metric, "split": "validation", "value": value}
-                    )
-    return rows
-
-
-def progress_charts(rows: list[dict], epochs: int):
-    """Two Altair charts, loss (log scale) and accuracy, of `curves(...)` rows."""
-    import altair as alt
-    import pandas as pd
-
-    frame = pd.DataFrame(rows, columns=["epoch", "metric", "split", "value"])
-    colour = alt.Color(
-        "split:N",
-        title=None,
-        scale=alt.Scale(domain=["training", "validation"], range=["#1f77b4", "#ff7f0e"]),
-        legend=alt.Legend(orient="bottom"),
-    )
-    x = alt.X("epoch:Q", title="epoch", scale=alt.Scale(domain=[0, epochs]))
-
-    def panel(metric: str, scale):
-        data = alt.Chart(frame).transform_filter(alt.datum.metric == metric)
-        y = alt.Y("value:Q", title=metric, scale=scale)
-        tooltip = ["split:N", alt.Tooltip("epoch:Q", format=".2f"), alt.Tooltip("value:Q", format=".4f")]
-        train = data.transform_filter(alt.datum.split == "training").mark_line()
-        val = data.transform_filter(alt.datum.split == "validation").mark_line(point=True)
-        return alt.layer(
-            train.encode(x=x, y=y, color=colour, tooltip=tooltip),
-            val.encode(x=x, y=y, color=colour, tooltip=tooltip),
-        ).properties(height=260, title=metric)
-
-    return panel("loss", alt.Scale(type="log")), panel("accuracy", alt.Scale(zero=False))
-
-
-@functools.lru_cache(maxsize=32)
-def chart_specs(epochs: int) -> tuple[dict, dict]:
-    """The Vega-Lite specs of `progress_charts`, without data, built and validated once.
-
-    The page polls twice a second; building and validating the Altair charts each time
-    took enough of the GIL to slow training tenfold, so it only sends fresh rows.
-    """
-    specs = []
-    for chart in progress_charts([], epochs):
-        spec = chart.to_dict()
-        spec.pop("data", None)
-        spec.pop("datasets", None)
-        specs.append(spec)
-    return specs[0], specs[1]

@@ -8,7 +8,7 @@ import types
 
 import pytest
 
-from dnnlab import jobs, limits, registry
+from dnnlab import charts, jobs, limits, registry
 from dnnlab.config import TrainConfig
 from dnnlab.jobs import Job, State, Trainer
 from dnnlab.progress import Progress
@@ -219,7 +219,7 @@ def test_a_failing_job_reports_why_and_frees_the_trainer():
 
 def test_real_training_stops_and_keeps_the_model_so_far():
     trainer = Trainer()
-    job = trainer.submit(Job(config(epochs=200), 2000))
+    job = trainer.submit(Job(config(epochs=200), 2000, alive=lambda: True))  # its tab stays open
     wait_until(lambda: job.latest() is not None, timeout=120)
     job.stop()
     assert job.wait(60)
@@ -231,14 +231,15 @@ def test_real_training_stops_and_keeps_the_model_so_far():
 
 def test_real_training_reports_progress_and_scores_the_test_set():
     trainer = Trainer()
-    job = trainer.submit(Job(TrainConfig(hyper=HyperParams(epochs=1, validation_split=0.1)), 2000))
+    config_ = TrainConfig(hyper=HyperParams(epochs=1, validation_split=0.1))
+    job = trainer.submit(Job(config_, 2000, alive=lambda: True))
     assert job.wait(120)
     assert job.state is State.DONE, job.error
     records = job.progress()
     assert records[-1].kind == "epoch" and records[-1].val_accuracy is not None
     assert job.result.epochs_completed == 1
     assert job.result.test_accuracy > 0.3  # ten classes: chance is 0.1
-    rows = jobs.curves(records)
+    rows = charts.curves(records)
     assert {(r["metric"], r["split"]) for r in rows} == {
         ("loss", "training"),
         ("accuracy", "training"),
@@ -292,47 +293,6 @@ def test_batches_too_big_for_the_server_are_refused_with_the_reason(monkeypatch)
         jobs.start(wide)
     small_batches = TrainConfig(spec=spec, hyper=dataclasses.replace(wide.hyper, batch_size=256))
     assert jobs.check_size(small_batches) == limits.parameters(spec)  # the same network, allowed
-
-
-def test_curves_recover_the_batches_between_running_means():
-    # Keras reports running means: 1.0 over batches 1-10, then 0.5 over 1-20, so
-    # batches 11-20 averaged 0.0.
-    records = [
-        progress(10, loss=1.0, accuracy=0.2),
-        progress(20, loss=0.5, accuracy=0.4),
-        progress(100, kind="epoch", loss=0.5, accuracy=0.4, val=(0.3, 0.9)),
-        progress(50, epoch=2, loss=0.2, accuracy=0.8),
-    ]
-    rows = jobs.curves(records, smoothing=1e-9)  # no smoothing
-    training_loss = [r for r in rows if r["metric"] == "loss" and r["split"] == "training"]
-    assert [r["epoch"] for r in training_loss] == pytest.approx([0.1, 0.2, 1.0, 1.5])
-    assert [r["value"] for r in training_loss] == pytest.approx([1.0, 0.0, 0.5, 0.2], abs=1e-5)
-    assert min(r["value"] for r in training_loss) > 0  # the loss axis is logarithmic
-    validation = [(r["epoch"], r["metric"], r["value"]) for r in rows if r["split"] == "validation"]
-    assert validation == [(1.0, "loss", 0.3), (1.0, "accuracy", 0.9)]
-    # Smoothing pulls each point toward the previous ones.
-    smoothed = [
-        r["value"] for r in jobs.curves(records) if r["metric"] == "loss" and r["split"] == "training"
-    ]
-    assert smoothed[0] == 1.0 and 0.0 < smoothed[1] < 1.0
-
-
-@pytest.mark.parametrize("n", [0, 4])
-def test_progress_charts_serialise(n):
-    records = [progress(b * 10, loss=1.0 / b, accuracy=0.1 * b) for b in range(1, n + 1)]
-    loss, accuracy = jobs.progress_charts(jobs.curves(records), epochs=2)
-    for chart, metric in ((loss, "loss"), (accuracy, "accuracy")):
-        spec = chart.to_dict()
-        assert spec["title"] == metric
-        assert len(spec["layer"]) == 2
-
-
-def test_chart_specs_carry_no_data_and_are_built_once():
-    loss, accuracy = jobs.chart_specs(5)
-    assert "data" not in loss and "datasets" not in loss
-    assert loss["layer"][0]["encoding"]["x"]["scale"]["domain"] == [0, 5]
-    assert accuracy["title"] == "accuracy"
-    assert jobs.chart_specs(5)[0] is loss
 
 
 def test_suggest_name():

@@ -15,6 +15,7 @@ Everything written is validated first (`Drawing.validate`): a phone is untrusted
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
@@ -207,15 +208,20 @@ def ttl() -> float:
 class Store:
     """The rooms and their drawings in one database; safe to share between threads.
 
-    Each thread gets its own connection; each process its own store. Concurrent writers
-    (threads or processes) are serialised by the database itself.
+    Connections are pooled: a thread borrows one for a read or a transaction and gives it
+    back, so a Streamlit script run (a thread of its own) does not open a connection each
+    time. Concurrent writers (threads or processes) are serialised by the database itself.
     """
 
     def __init__(self, url: str | None = None, *, clock=time.time):
         self.url = url or default_url()
         self.dialect = "postgresql" if self.url.startswith(("postgresql://", "postgres://")) else "sqlite"
         self.clock = clock
-        self._local = threading.local()
+        self._local = threading.local()  # the connection this thread has borrowed, if any
+        self._pool: list = []
+        self._pool_lock = threading.Lock()
+        if self.dialect == "sqlite":
+            Path(self.url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         self._migrate()
 
     # -- connections and portable SQL --
@@ -226,7 +232,6 @@ class Store:
 
             return psycopg.connect(self.url, connect_timeout=10, autocommit=True)
         path = self.url.removeprefix("sqlite:///")
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
         # timeout: how long a writer waits for another's lock (busy_timeout).
         # isolation_level=None: no implicit transactions; writes say BEGIN IMMEDIATE themselves.
         conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
@@ -235,28 +240,53 @@ class Store:
         conn.execute("PRAGMA foreign_keys=ON")
         return conn
 
-    @property
-    def _conn(self):
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._local.conn = self._connect()
-        return conn
+    @contextlib.contextmanager
+    def _connection(self):
+        """A pooled connection for this thread (the same one within a transaction)."""
+        current = getattr(self._local, "conn", None)
+        if current is not None:
+            yield current
+            return
+        with self._pool_lock:
+            conn = self._pool.pop() if self._pool else None
+        conn = conn or self._connect()
+        self._local.conn = conn
+        try:
+            yield conn
+        finally:
+            self._local.conn = None
+            if not getattr(conn, "closed", False):  # a Postgres connection can break
+                with self._pool_lock:
+                    self._pool.append(conn)
 
     def _sql(self, statement: str) -> str:
         return statement.replace("?", "%s") if self.dialect == "postgresql" else statement
 
+    @contextlib.contextmanager
     def _transaction(self):
         """A write transaction: commits on success, rolls back on error."""
-        conn = self._conn
-        if self.dialect == "postgresql":
-            return conn.transaction()
-        return _SqliteWrite(conn)
+        with self._connection() as conn:
+            if self.dialect == "postgresql":
+                with conn.transaction():
+                    yield conn
+                return
+            # BEGIN IMMEDIATE takes the write lock first, so two writers queue on the busy
+            # timeout instead of one failing to upgrade a read lock ("database is locked").
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
 
     def _run(self, statement: str, params=()):
-        return self._conn.execute(self._sql(statement), params)
+        """One statement of the transaction this thread is in."""
+        return self._local.conn.execute(self._sql(statement), params)
 
     def _read(self, statement: str, params=()) -> list[tuple]:
-        return self._run(statement, params).fetchall()
+        with self._connection() as conn:
+            return conn.execute(self._sql(statement), params).fetchall()
 
     def _migrate(self) -> None:
         words = DIALECTS[self.dialect]
@@ -276,10 +306,11 @@ class Store:
                     rows = [(number,)]
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
+        """Close the pooled connections (the store opens new ones if used again)."""
+        with self._pool_lock:
+            pool, self._pool = self._pool, []
+        for conn in pool:
             conn.close()
-            self._local.conn = None
 
     # -- rooms --
 
@@ -431,19 +462,3 @@ class Store:
             )
             for drawing_id, key, intended, image, png_bytes, sent_at in rows
         ]
-
-
-class _SqliteWrite:
-    """`BEGIN IMMEDIATE` … `COMMIT`: takes the write lock first, so two writers queue on
-    the busy timeout instead of one failing to upgrade a read lock ("database is locked")."""
-
-    def __init__(self, conn: sqlite3.Connection):
-        self.conn = conn
-
-    def __enter__(self):
-        self.conn.execute("BEGIN IMMEDIATE")
-        return self.conn
-
-    def __exit__(self, kind, value, traceback):
-        self.conn.execute("COMMIT" if kind is None else "ROLLBACK")
-        return False

@@ -310,6 +310,27 @@ def test_concurrent_writers_in_threads_of_one_process(store):
     assert store.count(code) == 60
 
 
+def test_a_thread_per_request_reuses_pooled_connections(store, monkeypatch):
+    """Streamlit runs each script run in a thread of its own: they share a few connections."""
+    import threading
+
+    code = store.open_room().code
+    opened = []
+    connect = store._connect
+    monkeypatch.setattr(store, "_connect", lambda: opened.append(1) or connect())
+
+    def script_run():  # a phone's Send: a write, then a read
+        store.add(code, a_drawing())
+        store.count(code)
+
+    for _ in range(30):
+        thread = threading.Thread(target=script_run)
+        thread.start()
+        thread.join()
+    assert store.count(code) == 30
+    assert len(opened) <= 1, "one connection, borrowed and given back by each thread in turn"
+
+
 # --- the same store on Postgres -----------------------------------------------------------
 
 

@@ -11,7 +11,7 @@ STREAMLIT_FLAGS ?= --server.headless true --browser.gatherUsageStats false
 run: $(VENV)/.installed .cache/mnist.npz
 	$(PY) -m streamlit run app.py $(STREAMLIT_FLAGS)
 
-test: $(VENV)/.dev-installed .cache/mnist.npz .cache/browser .cache/nginx
+test: $(VENV)/.dev-installed .cache/mnist.npz .cache/browser .cache/nginx .cache/postgres
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/hadolint Dockerfile
 	DNNLAB_CHROMIUM="$$(cat .cache/browser)" $(PY) -m pytest
@@ -66,6 +66,16 @@ $(VENV)/.dev-installed: $(VENV)/.installed requirements-dev.txt
 			|| { $$apt update && $$apt install -y nginx-light; }; } >/dev/null 2>&1 \
 		|| echo "nginx-light could not be installed: the balancer test will skip"
 	PATH="$$PATH:/usr/sbin" command -v nginx > $@ || true
+
+# Postgres for tests/test_room_store.py (the room's store when several servers share it):
+# Debian's package where apt is available; without it those tests skip and say why.
+.cache/postgres:
+	mkdir -p .cache
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v apt-get >/dev/null \
+		|| { apt="$$(test "$$(id -u)" = 0 || echo sudo) apt-get -q"; $$apt install -y postgresql \
+			|| { $$apt update && $$apt install -y postgresql; }; } >/dev/null 2>&1 \
+		|| echo "postgresql could not be installed: the room's Postgres tests will skip"
+	ls /usr/lib/postgresql/*/bin/initdb > $@ 2>/dev/null || true
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .ruff_cache

@@ -105,7 +105,7 @@ def test_thin_and_thick_strokes_are_brought_to_mnist_thickness():
 
 
 def test_the_target_stroke_range_is_mnists_own(mnist):
-    """The constants are the 5th, 50th and 95th percentiles `mnist_stroke_range` derives."""
+    """The constants are the 1st, 50th and 99th percentiles `mnist_stroke_range` derives."""
     (x_train, _), _ = mnist
     low, median, high = preprocess.mnist_stroke_range(x_train)
     low_, high_ = preprocess.STROKE_RATIO_RANGE

@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 from locust import User, constant_pacing, events, task
-from locust.runners import WorkerRunner
+from locust.runners import MasterRunner, WorkerRunner
 from websocket import create_connection  # websocket-client: blocking sockets, which gevent makes cooperative
 
 BENCH = Path(__file__).resolve().parent
@@ -141,9 +141,14 @@ def watched(environment) -> list[int]:
     return [int(pid) for pid in environment.parsed_options.watch_pids.split(",") if pid]
 
 
+def servers_cpu(environment) -> list[float]:
+    """The watched servers' CPU seconds, where they run: in a single process, or the master."""
+    return [] if isinstance(environment.runner, WorkerRunner) else cpu_seconds(watched(environment))
+
+
 def steady_state_begins(environment) -> None:
     """Every student's page has loaded: from here on only drawings load the servers."""
-    lecture["steady"] = [(time.time(), cpu_seconds(watched(environment)))]
+    lecture["steady"] = [(time.time(), servers_cpu(environment))]
 
 
 @events.test_start.add_listener
@@ -167,8 +172,8 @@ def _lecturer_starts(environment, **_):
 
 @events.test_stop.add_listener
 def _lecturer_stops(environment, **_):
-    if "steady" in lecture and not isinstance(environment.runner, WorkerRunner):
-        lecture["steady"].append((time.time(), cpu_seconds(watched(environment))))
+    if "steady" in lecture:
+        lecture["steady"].append((time.time(), servers_cpu(environment)))
     process = lecture.get("process")
     if process is not None:
         try:
@@ -183,29 +188,37 @@ def _lecturer_stops(environment, **_):
 
 @events.quitting.add_listener
 def _report(environment, **_):
-    if isinstance(environment.runner, WorkerRunner):
-        return  # each worker's readings are its own; Locust's table has them all
-    errors = environment.stats.total.num_failures
-    print(f"errors: {errors} (failed exchanges, pages with an exception, drawings with no prediction)")
+    # Run distributed, each worker reports its own students and the master the rest.
+    if not isinstance(environment.runner, MasterRunner):
+        students(environment)
+    if not isinstance(environment.runner, WorkerRunner):
+        lecturer_and_servers(environment)
+
+
+def students(environment) -> None:
     print(summary("drawing sent → prediction received", [ms for _, ms, _, _ in readings]))
     if "training" in lecture:
         begin, end = lecture["training"]
         print(summary("  while training ran", [ms for t, ms, _, _ in readings if begin <= t <= end]))
-    print(f"drawn digits read right: {sum(read == str(d) for _, _, d, read in readings)}/{len(readings)}")
-    for line in lecture.get("output", "").splitlines():
-        if line.lstrip().startswith(("lecturer:", "errors:")):
-            print(f"lecturer's run: {line}")
     if len(lecture.get("steady", [])) == 2:
         (begin, cpu_begin), (end, cpu_end) = lecture["steady"]
         steady = [ms for t, ms, _, _ in readings if begin <= t <= end]
         print(summary(f"  once every student was seated ({end - begin:.0f} s)", steady))
-        if watched(environment):
-            each = [after - before for before, after in zip(cpu_begin, cpu_end, strict=True)]
+        if each := [after - before for before, after in zip(cpu_begin, cpu_end, strict=True)]:
             print(
                 f"servers' CPU then: {sum(each):.1f} s ({' + '.join(f'{s:.1f}' for s in each)}; "
                 f"{sum(each) / (end - begin):.0%} of one core), "
                 f"{1000 * sum(each) / max(1, len(steady)):.1f} ms per drawing"
             )
+    print(f"drawn digits read right: {sum(read == str(d) for _, _, d, read in readings)}/{len(readings)}")
+
+
+def lecturer_and_servers(environment) -> None:
+    errors = environment.stats.total.num_failures
+    print(f"errors: {errors} (failed exchanges, pages with an exception, drawings with no prediction)")
+    for line in lecture.get("output", "").splitlines():
+        if line.lstrip().startswith(("lecturer:", "errors:")):
+            print(f"lecturer's run: {line}")
     for watch in lecture.get("watches", []):
         watch.running = False
         peaks = dict(watch.peaks)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from tests.conftest import wait_for_app
@@ -50,7 +51,10 @@ def draw(page, paths, *, steps: int = 3) -> None:
         for x, y in stroke[1:]:
             page.mouse.move(box["x"] + x, box["y"] + y, steps=steps)
         page.mouse.up()
-        page.wait_for_function(NEW_IMAGE_JS, arg=before, timeout=60_000)
+        try:
+            page.wait_for_function(NEW_IMAGE_JS, arg=before, timeout=60_000)
+        except PlaywrightTimeout:
+            raise AssertionError(f"no new reading on screen after the stroke from {stroke[0]}") from None
 
 
 def clear(page) -> None:

@@ -172,7 +172,8 @@ def test_start_here_sets_the_train_form_to_each_step_of_the_talk(screen, app_ser
     sidebar = page.get_by_test_id("stSidebar")
     for step, preset in [("4. Convolutions", "cnn"), ("1. Raw pixels", "mlp-raw")]:
         page.get_by_role("button", name=step).click()
-        chosen = sidebar.locator(f".st-key-train_preset_{preset}").get_by_test_id("stBaseButton-primary")
-        expect(chosen).to_be_visible()
         expect(page).to_have_url(re.compile(rf"preset={preset}"))
+        wait_for_app(page)
+        chosen = sidebar.get_by_role("button", name=preset, exact=True)
+        expect(chosen).to_have_attribute("data-testid", "stBaseButton-primary")
     assert page.console_problems == []

@@ -92,9 +92,10 @@ def app_server(tmp_path_factory):
 
     folder = copy_shipped(tmp_path_factory.mktemp("served-models"), PRESETS)
     log_path = tmp_path_factory.mktemp("served-log") / "streamlit.log"
-    process, url = start_streamlit(
-        {"DNNLAB_MODELS": str(folder), "DNNLAB_TRAIN_LIMIT": "2000"}, log_path=log_path
-    )
+    # A Stop that the loaded test machine takes long to honour must end the run, not kill
+    # it (the escalation itself is tested in tests/test_worker.py).
+    env = {"DNNLAB_MODELS": str(folder), "DNNLAB_TRAIN_LIMIT": "2000", "DNNLAB_STOP_GRACE_SECONDS": "300"}
+    process, url = start_streamlit(env, log_path=log_path)
     SERVER_LOGS.append(log_path)
     yield url
     process.terminate()

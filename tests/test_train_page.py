@@ -18,6 +18,7 @@ PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "train.py")
 def page(models_dir, monkeypatch):
     """A fresh session of the Train page training on 1,000 images, saving to a temp folder."""
     monkeypatch.setenv("DNNLAB_TRAIN_LIMIT", "1000")
+    monkeypatch.setenv("DNNLAB_STOP_GRACE_SECONDS", "300")  # a loaded machine may take long to stop
     at = AppTest.from_file(PAGE, default_timeout=60)
     yield at
     if "train_job" in at.session_state:  # let no test leave a job training

@@ -31,6 +31,7 @@ import sys
 import threading
 import time
 import traceback
+import types
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -45,6 +46,21 @@ START_TIMEOUT = 120.0  # seconds for the child to import TensorFlow and say "rea
 HEARTBEAT = 1.0  # seconds between the child's "alive" messages
 POLL = 0.05  # seconds between looks at the stop event while waiting for messages
 _spawn = multiprocessing.get_context("spawn")  # a fresh interpreter: no forked TensorFlow state
+
+
+def _start_without_main(process) -> None:
+    """Start a spawned process without it importing this process's `__main__`.
+
+    Spawn re-imports the parent's `__main__` in the child. Under Streamlit that is the
+    page's script (Streamlit installs it as `__main__` while it runs), which would then
+    run inside the training process and start a training process of its own.
+    """
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        process.start()
+    finally:
+        sys.modules["__main__"] = main
 
 
 class WorkerError(RuntimeError):
@@ -93,7 +109,7 @@ class Worker:
             process = _spawn.Process(
                 target=child_main, args=(theirs, self.niceness), name="dnnlab-training", daemon=True
             )
-            process.start()
+            _start_without_main(process)
             theirs.close()  # the child holds the only other end: its death means end-of-file
             self._process, self._conn, self._ready = process, ours, False
         return self._process, self._conn

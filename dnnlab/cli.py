@@ -213,6 +213,7 @@ def run_name(preset: str, seed: int) -> str:
 
 def cmd_reproduce(args) -> int:
     """Each preset once per seed (seeds are participants too); with --save, each run is kept."""
+    import keras
     import pandas as pd
 
     from dnnlab import data, registry, staircase, training
@@ -231,6 +232,7 @@ def cmd_reproduce(args) -> int:
             name = run_name(preset.name, seed)
             if not args.json:
                 print(f"training {name} (seed {seed}) for {args.epochs} epochs…", flush=True)
+            keras.backend.clear_session()  # layer names as in a fresh session: dense, dense_1, …
             result = training.train(preset.spec, arrays, epochs=args.epochs, seed=seed)
             if args.save:
                 meta = registry.build_meta(result, data_digest=loaded.digest, name=name)

@@ -136,6 +136,8 @@ def test_reproduce_with_seeds_saves_each_run_and_summarises_each_preset(capsys, 
     ]
     saved = {info.name: info.meta for info in registry.list_models()}
     assert sorted(saved) == sorted(names)
+    model, _ = registry.load("mlp-relu-seed1")
+    assert [layer.name for layer in model.layers] == ["dense", "dense_1", "dense_2"], "as in a fresh session"
     for r in result["runs"]:
         meta = saved[r["name"]]
         assert meta["preset"] == r["preset"] and meta["hyper"]["seed"] == r["seed"]

@@ -20,14 +20,17 @@ def show_reading(reading: inference.Reading) -> None:
     left, right = st.columns([1, 2])
     left.metric("Prediction", reading.digit)
     left.caption(f"{reading.confidence:.1%} sure")
+    scale = 6 if is_presenting() else 5  # the column narrows it to fit, never crops it
     left.image(
-        inference.enlarged(reading.image28, 5),
+        inference.enlarged(reading.image28, scale),
         caption="what the network sees (28×28)",
-        width=140,
+        width=28 * scale,
         alt="the 28×28 image the network receives, enlarged",
     )
     spec = {**charts.probability_spec(reading.probabilities, reading.digit), **SVG}
-    right.vega_lite_chart(spec=charts.for_projector(spec) if is_presenting() else spec, width="stretch")
+    if is_presenting():
+        spec = {**charts.for_projector(spec), "height": 300}
+    right.vega_lite_chart(spec=spec, width="stretch")
 
 
 def read_and_show(image, model_name: str, hint: str) -> None:

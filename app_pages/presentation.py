@@ -14,7 +14,8 @@ ON = ("1", "true", "yes")
 # Everything is enlarged, nothing hidden. Streamlit sizes in rem, so a larger root font
 # enlarges text, widgets and spacing together; the page's side margins are cut back so
 # the content keeps its room at 1280×720. Vega charts draw their own text (see
-# `charts.for_projector`); tables draw on a canvas, so they are zoomed as a whole.
+# `charts.for_projector`) and images have the width their page gives them: pages enlarge
+# those when `is_presenting()`.
 _CSS = """
 <style>
 html, body, .stApp { font-size: 22px; }
@@ -24,9 +25,9 @@ html, body, .stApp { font-size: 22px; }
 .stMainBlockContainer { padding: 1.5rem 1.5rem 3rem; max-width: 100%; }
 [data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p { font-size: 0.9rem; color: #222222; }
 button[data-baseweb="tab"] p { font-size: 1rem; }
-/* Zoomed as a whole, in the same width: tables draw on a canvas in fixed pixel sizes. */
-.stElementContainer:has(> [data-testid="stDataFrame"]), [data-testid="stImage"] { zoom: 1.3; max-width: calc(100% / 1.3); }
-[data-testid="stImageCaption"] { font-size: 0.7rem; color: #222222; }
+/* Tables draw on a canvas in fixed pixel sizes: zoomed as a whole, in the same width. */
+.stElementContainer:has(> [data-testid="stDataFrame"]) { zoom: 1.3; max-width: calc(100% / 1.3); }
+[data-testid="stImageCaption"] [data-testid="stCaptionContainer"] p { font-size: 0.75rem; }
 
 /* A metric's value shrinks to its own box rather than being cut to "9…". */
 [data-testid="stMetric"] { container-type: inline-size; }

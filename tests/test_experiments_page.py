@@ -58,9 +58,11 @@ def test_every_section_renders_for_the_shipped_models(shipped_copy):
 
     open_section(at, "Representations")
     assert at.selectbox(key="exp_model").value == "cnn"
-    assert len(elements(at, "vega_lite_chart")) == 1  # the RSA curve
+    (rsa_chart,) = elements(at, "vega_lite_chart")  # the RSA curves, with the ceiling
+    (ceiling,) = {row["ceiling"] for row in chart_data(rsa_chart, layer=2)}
+    assert 0 < ceiling < 1  # a perfect category RDM's score on these images, drawn as a line
     rdms = elements(at, "image")
-    assert len(rdms) == 7  # pixels, five layers, and the ideal category RDM
+    assert len(rdms) == 8  # pixels, five layers, the logits, and the ideal category RDM
     assert "rsatoolbox" in " ".join(m.value for m in at.markdown)
 
     open_section(at, "Lesions")
@@ -81,7 +83,8 @@ def test_model_choice_survives_switching_sections(shipped_copy):
     open_section(at, "Staircase")
     open_section(at, "Lesions")
     assert at.selectbox(key="exp_model").value == "mlp-relu"
-    assert at.selectbox(key="exp_lesion_mlp-relu_layer").options == ["dense (16 units)", "dense_1 (16 units)"]
+    hidden = [layer.name for layer in registry.load("mlp-relu")[0].layers[:2]]
+    assert at.selectbox(key="exp_lesion_mlp-relu_layer").options == [f"{n} (16 units)" for n in hidden]
     at.toggle(key="exp_lesion_sweep").set_value(True)
     open_section(at)
     assert "Each unit silenced alone" in " ".join(m.value for m in at.markdown)
@@ -95,7 +98,8 @@ def test_broken_models_are_listed_with_their_error(shipped_copy):
     (shipped_copy / "broken").mkdir()
     (shipped_copy / "broken" / "meta.json").write_text("{not json")
     (shipped_copy / "orphan").mkdir()
-    (shipped_copy / "orphan" / "meta.json").write_text((shipped_copy / "cnn" / "meta.json").read_text())
+    orphan = {**json.loads((shipped_copy / "cnn" / "meta.json").read_text()), "name": "orphan"}
+    (shipped_copy / "orphan" / "meta.json").write_text(json.dumps(orphan))  # and no weights
     at = open_section(AppTest.from_file(PAGE, default_timeout=300))
     warnings = " ".join(w.value for w in at.warning)
     assert "broken" in warnings and "unreadable metadata" in warnings

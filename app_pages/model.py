@@ -36,11 +36,6 @@ def untrained(preset: str):
     return build_model(preset_spec(preset))
 
 
-@st.cache_resource(max_entries=16)
-def probe(key: tuple, _model, _spec: ModelSpec) -> probes.Probe:
-    return probes.Probe(_model, _spec)
-
-
 @st.cache_data(max_entries=16, show_spinner="Recording every unit's response to the 10,000 test digits…")
 def tuning(key: tuple, _probe: probes.Probe) -> dict:
     _, (x_test, y_test) = mnist().arrays
@@ -74,7 +69,7 @@ def load(name: str, saved: bool) -> tuple:
         model, spec = untrained(name), preset_spec(name)
         key = (f"untrained {name}", id(model))  # a rebuilt model has new weights
         st.info("An untrained network: its weights are random, as Keras initialised them.")
-    return model, probe(key, model, spec), key
+    return model, probes.probe(model, spec), key  # one probe per (cached) model object
 
 
 def layers_tab(model, network, key, choice, normalise) -> None:

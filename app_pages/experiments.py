@@ -1,7 +1,8 @@
 """Experiments: models as participants — the staircase, learning curves, errors, RSA, lesions.
 
-Inputs come from widgets, results from `dnnlab.staircase`, `errors`, `rsa` and `lesions` (cached per model file, by
-name and stamp), charts from `dnnlab.charts`, placed by `experiments_sections`.
+Inputs come from widgets; results from `dnnlab.staircase`, `errors`, `rsa` and `lesions`,
+cached per model file (its name and stamp); charts from `dnnlab.charts`, placed by
+`experiments_sections`.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from dnnlab.architectures import ModelSpec
 SECTIONS = ["Staircase", "Learning curves", "Errors", "Representations", "Lesions"]
 
 
-def model_file(name: str) -> tuple[str, float]:
-    """(name, mtime): the cache key of a saved model's results."""
+def model_file(name: str) -> tuple[str, int]:
+    """(name, stamp): the cache key of a saved model's results."""
     return name, registry.stamp(name)
 
 

@@ -4,14 +4,13 @@ concurrent writers in several processes, validated writes, clearing and expiry."
 from __future__ import annotations
 
 import io
-import multiprocessing
 import os
 import shutil
 import socket
 import sqlite3
 import subprocess
+import sys
 import tempfile
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +19,8 @@ from PIL import Image
 
 from dnnlab import room
 from dnnlab.room import Drawing, NetworkReading, RoomError, Store
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 class Clock:
@@ -268,34 +269,57 @@ def test_the_default_database_is_a_file_beside_the_models(models_dir, monkeypatc
 # --- several writers at once ------------------------------------------------------------
 
 
-def _writer(url: str, code: str, writer: int, count: int) -> list[str]:
-    """One server process: sends `count` drawings, each twice (a phone re-sending)."""
-    store = Store(url)
+# Each writer is a process of its own, as several app servers are (started with
+# `python -c`, not multiprocessing: an AppTest run earlier in this process leaves a page
+# script as `__main__`, which spawned children would re-run).
+WRITER = """
+import io, sys
+import numpy as np
+from PIL import Image
+from dnnlab import room
+
+url, code, writer, count = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+store = room.Store(url)
+for i in range(count):
+    rng = np.random.default_rng(writer * 1000 + i)
+    image = rng.integers(0, 256, (28, 28), dtype=np.uint8)
+    png = io.BytesIO()
+    Image.fromarray(image).save(png, format="PNG")
+    readings = tuple(room.NetworkReading(n, int(rng.integers(10)), float(rng.random())) for n in room.TALK_NETWORKS)
+    drawing = room.Drawing(room.new_token(), i % 10, image, png.getvalue(), readings)
+    assert store.add(code, drawing) is True
+    assert store.add(code, drawing) is False  # a phone re-sending: stored once
+    print(drawing.key, flush=True)
+"""
+
+
+def run_writers(url: str, code: str, writers: int, count: int) -> list[str]:
+    """Start the writers together; the keys of every drawing they stored."""
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, url, code, str(w), str(count)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for w in range(writers)
+    ]
     keys = []
-    for i in range(count):
-        drawing = a_drawing(intended=i % 10, seed=writer * 1000 + i)
-        assert store.add(code, drawing) is True
-        assert store.add(code, drawing) is False
-        keys.append(drawing.key)
-    store.close()
+    for process in processes:
+        out, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err[-2000:]
+        keys += out.split()
     return keys
 
 
 def test_concurrent_writers_in_several_processes_store_each_drawing_once(tmp_path):
     url = str(tmp_path / "room.sqlite3")
     code = Store(url).open_room().code
-    writers, count = 4, 40
-    with ProcessPoolExecutor(writers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        sent = [
-            key
-            for keys in pool.map(
-                _writer, [url] * writers, [code] * writers, range(writers), [count] * writers
-            )
-            for key in keys
-        ]
+    sent = run_writers(url, code, writers=4, count=40)
+    assert len(set(sent)) == 4 * 40
     stored = Store(url).drawings(code)
     assert sorted(d.key for d in stored) == sorted(sent)
-    assert len(sent) == writers * count
     assert all(len(d.readings) == len(room.TALK_NETWORKS) for d in stored)
 
 
@@ -403,10 +427,6 @@ def test_postgres_stores_validates_and_expires_as_sqlite(postgres_url, clock):
 
 def test_postgres_concurrent_writers_in_several_processes(postgres_url):
     code = Store(postgres_url).open_room().code
-    with ProcessPoolExecutor(3, mp_context=multiprocessing.get_context("spawn")) as pool:
-        sent = [
-            key
-            for keys in pool.map(_writer, [postgres_url] * 3, [code] * 3, range(3), [20] * 3)
-            for key in keys
-        ]
+    sent = run_writers(postgres_url, code, writers=3, count=20)
+    assert len(set(sent)) == 3 * 20
     assert sorted(d.key for d in Store(postgres_url).drawings(code)) == sorted(sent)

@@ -40,6 +40,24 @@ TRUNCATED_BUTTONS_JS = """
   .map((label) => label.innerText)
 """
 
+# The contrast ratio (WCAG) of each primary button's label against the button.
+PRIMARY_CONTRAST_JS = """
+() => {
+  const luminance = (css) => {
+    const [r, g, b] = css.match(/[\\d.]+/g).slice(0, 3).map((v) => {
+      const c = Number(v) / 255;
+      return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  return [...document.querySelectorAll('[data-testid="stBaseButton-primary"]')].map((button) => {
+    const label = button.querySelector('p') || button;
+    const [a, b] = [luminance(getComputedStyle(label).color), luminance(getComputedStyle(button).backgroundColor)];
+    return [button.innerText, (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)];
+  });
+}
+"""
+
 # The element a person would hit at (x, y), looking inside shadow roots (the canvas lives in one).
 ELEMENT_AT_JS = """
 ([x, y]) => {
@@ -132,6 +150,8 @@ def test_every_page_shows_no_error_no_cut_metric_and_its_captions(screen, app_se
     expect(page.get_by_test_id("stException")).to_have_count(0)
     assert page.evaluate(TRUNCATED_METRICS_JS) == [], "metric values cut short"
     assert page.evaluate(TRUNCATED_BUTTONS_JS) == [], "button labels cut short"
+    faint = [(label, round(ratio, 1)) for label, ratio in page.evaluate(PRIMARY_CONTRAST_JS) if ratio < 4.5]
+    assert faint == [], "primary buttons whose label is hard to read"
     captions = page.get_by_test_id("stCaptionContainer")
     assert captions.count() > 0, "every page explains itself in a caption"
     for i in range(captions.count()):

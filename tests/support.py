@@ -145,3 +145,23 @@ def log_tail(path: Path, size: int = 4000) -> str:
         return path.read_text(errors="replace")[-size:]
     except OSError as e:
         return f"(no log: {e})"
+
+
+def progress_report(batch: int, *, epoch: int = 1, kind: str = "batch", loss=1.0, accuracy=0.5, val=None):
+    """A `Progress` record of a two-epoch run of 100 batches an epoch, as training sends it."""
+    from dnnlab.progress import Progress  # imports Keras: only for the tests that use it
+
+    return Progress(
+        kind=kind,
+        step=(epoch - 1) * 100 + batch,
+        epoch=epoch,
+        epochs=2,
+        batch=batch,
+        batches_per_epoch=100,
+        loss=loss,
+        accuracy=accuracy,
+        val_loss=None if val is None else val[0],
+        val_accuracy=None if val is None else val[1],
+        samples_per_second=1000.0,
+        elapsed=1.0,
+    )

@@ -13,7 +13,7 @@ import vl_convert
 
 from dnnlab import charts, inspection, probes
 from dnnlab.architectures import PRESETS, build_model, preset_spec
-from dnnlab.progress import Progress
+from tests.support import progress_report as progress
 
 
 @pytest.fixture(scope="module")
@@ -132,23 +132,6 @@ def test_tuning_chart_has_one_heat_map_per_layer(models, small_mnist):
 
 
 # --- the live training chart ---------------------------------------------------------------
-
-
-def progress(batch, *, epoch=1, kind="batch", loss=1.0, accuracy=0.5, val=None) -> Progress:
-    return Progress(
-        kind=kind,
-        step=(epoch - 1) * 100 + batch,
-        epoch=epoch,
-        epochs=2,
-        batch=batch,
-        batches_per_epoch=100,
-        loss=loss,
-        accuracy=accuracy,
-        val_loss=None if val is None else val[0],
-        val_accuracy=None if val is None else val[1],
-        samples_per_second=1000.0,
-        elapsed=1.0,
-    )
 
 
 def test_curves_recover_the_batches_between_running_means():

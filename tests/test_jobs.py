@@ -11,33 +11,14 @@ import pytest
 from dnnlab import charts, jobs, limits, registry
 from dnnlab.config import TrainConfig
 from dnnlab.jobs import Job, State, Trainer
-from dnnlab.progress import Progress
 from dnnlab.training import HyperParams
+from tests.support import progress_report as progress
 
 TIMEOUT = 10.0
 
 
 def config(seed: int = 0, epochs: int = 1) -> TrainConfig:
     return TrainConfig(hyper=HyperParams(epochs=epochs, seed=seed))
-
-
-def progress(
-    batch: int, *, epoch: int = 1, kind: str = "batch", loss=1.0, accuracy=0.5, val=None
-) -> Progress:
-    return Progress(
-        kind=kind,
-        step=(epoch - 1) * 100 + batch,
-        epoch=epoch,
-        epochs=2,
-        batch=batch,
-        batches_per_epoch=100,
-        loss=loss,
-        accuracy=accuracy,
-        val_loss=None if val is None else val[0],
-        val_accuracy=None if val is None else val[1],
-        samples_per_second=1000.0,
-        elapsed=1.0,
-    )
 
 
 class FakeTrainer:

@@ -89,7 +89,7 @@ def delete_run(names: list[str]) -> None:
         if name is None:
             return
         st.warning(f"**{escape_markdown(name)}** will be removed from the models folder for everyone.")
-        if st.button(f"Delete {name} for good", key="exp_delete_confirm", type="primary"):
+        if st.button(f"Delete {escape_markdown(name)} for good", key="exp_delete_confirm", type="primary"):
             try:
                 registry.delete(name)
             except registry.RegistryError as e:

@@ -236,10 +236,9 @@ def test_every_preset_ships_five_seeds_and_the_staircase_rises(shipped_metas):
     assert (table["max"].iloc[:-1].to_numpy() < table["min"].iloc[1:].to_numpy()).all(), "no overlap"
 
 
-# The talk's own script for step 1, run here with plain Keras, gives the same accuracies
-# as DNN Lab seed for seed (90.25% and 89.41% for seeds 0 and 1): 87% is below what this
-# network reaches after 10 epochs (88.5-90.3% over seeds 0-4), so the talk's figure is
-# one low run, not a different network.
+# The talk's own script for step 1, run here with plain Keras, gives the same test
+# accuracy as DNN Lab for each of seeds 0-4 (88.50-90.25%): 87% is below what this network
+# reaches after 10 epochs, so the talk's figure is one low run, not a different network.
 RAW_ABOVE_THE_TALK = pytest.mark.xfail(
     strict=True, reason="the talk's 87% for raw pixels is below its own script's seeds here (mean 89.35%)"
 )

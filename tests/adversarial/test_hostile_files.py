@@ -12,20 +12,21 @@ from dnnlab import registry
 from tests.support import ROOT
 
 SAVER = """
-import sys
-from dnnlab import import_tensorflow_quietly, registry
-import_tensorflow_quietly()
-from dnnlab.architectures import build_model, compile_model
+import shutil, sys
+from dnnlab import registry
 from dnnlab.config import ModelSpec
-spec = ModelSpec(dense_units=(int(sys.argv[1]),))  # each writer saves a network of its own shape
-model = compile_model(build_model(spec))
+units, weights, count = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+
+class Trained:  # a network trained elsewhere: its .keras file, saved as Keras would
+    def save(self, path):
+        shutil.copyfile(weights, path)
+
+spec = ModelSpec(dense_units=(units,))  # each writer saves a network of its own shape
 print("ready", flush=True)
 sys.stdin.readline()  # both writers start together
-saved = 0
-for _ in range(int(sys.argv[2])):
-    registry.save(model, {"spec": spec.to_dict(), "test_accuracy": 0.5}, "contested", replace=True)
-    saved += 1
-print(saved, flush=True)
+for _ in range(count):
+    registry.save(Trained(), {"spec": spec.to_dict(), "test_accuracy": 0.5}, "contested", replace=True)
+print(count, flush=True)
 """
 
 
@@ -52,10 +53,17 @@ def test_every_entry_is_listed_with_its_state_and_the_cli_keeps_working(hostile_
 
 
 def test_two_processes_saving_one_name_leave_one_whole_model(tmp_path):
-    env = {**os.environ, "DNNLAB_MODELS": str(tmp_path), "PYTHONPATH": str(ROOT)}
+    from dnnlab.architectures import build_model, compile_model
+    from dnnlab.config import ModelSpec
+
+    models = tmp_path / "models"
+    models.mkdir()
+    for units in (16, 32):
+        compile_model(build_model(ModelSpec(dense_units=(units,)))).save(tmp_path / f"{units}.keras")
+    env = {**os.environ, "DNNLAB_MODELS": str(models), "PYTHONPATH": str(ROOT)}
     writers = [
         subprocess.Popen(
-            [sys.executable, "-c", SAVER, str(units), "4"],
+            [sys.executable, "-c", SAVER, str(units), str(tmp_path / f"{units}.keras"), "10"],
             cwd=ROOT,
             env=env,
             stdin=subprocess.PIPE,
@@ -73,15 +81,15 @@ def test_two_processes_saving_one_name_leave_one_whole_model(tmp_path):
         # Read while they write: every model seen is whole (its weights fit its spec).
         seen = set()
         while any(w.poll() is None for w in writers):
-            for info in registry.list_models(tmp_path):
+            for info in registry.list_models(models):
                 assert info.ok, info.error
                 seen.add(info.meta["spec"]["dense_units"][0])
-        assert [int(w.stdout.readline()) for w in writers] == [4, 4]
+        assert [int(w.stdout.readline()) for w in writers] == [10, 10]
     finally:
         for writer in writers:
             writer.kill()
             writer.wait()
-    model, meta = registry.load("contested", tmp_path)  # digest and layers checked
+    model, meta = registry.load("contested", models)  # digest and layers checked
     assert model.layers[0].units == meta["spec"]["dense_units"][0] in (16, 32)
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".lock", "contested"]
+    assert sorted(p.name for p in models.iterdir()) == [".lock", "contested"]
     assert seen and seen <= {16, 32}

@@ -479,15 +479,33 @@ def live_specs(
     values = rows + [{**r, "run": label} for label, past in earlier for r in past]
     last_epoch = max([epochs, *(r["epoch"] for _, past in earlier for r in past)])
     floor = accuracy_floor([rows, *(past for _, past in earlier)])
+    losses = [v["value"] for v in values if v["metric"] == "loss"] or [0.1, 1.0]
 
-    def filled(template: dict, y_domain: list | None) -> dict:
-        encoding = dict(template["encoding"])
-        encoding["x"] = {**encoding["x"], "scale": {"domain": [0, last_epoch]}}
-        if y_domain is not None:
-            encoding["y"] = {**encoding["y"], "scale": {"domain": y_domain}}
-        return {**template, "encoding": encoding, "data": {"values": values}}
+    def filled(template: dict, metric: str, y_domain: list) -> dict:
+        # A layer with no rows makes Vega warn in the console ("Infinite extent"), so each
+        # poll keeps only the layers it has data for: the earlier runs' (line, labels),
+        # the live training line, the live validation points.
+        has = {(v.get("run") is None, v["split"]) for v in values if v["metric"] == metric}
+        wanted = [
+            any(not live for live, _ in has),
+            any(not live for live, _ in has),
+            (True, "training") in has or not has,
+            (True, "validation") in has,
+        ]
+        encoding = {
+            **template["encoding"],
+            "x": {**template["encoding"]["x"], "scale": {"domain": [0, last_epoch]}},
+            "y": {
+                **template["encoding"]["y"],
+                "scale": {**template["encoding"]["y"]["scale"], "domain": y_domain},
+            },
+        }
+        layers = [layer for layer, keep in zip(template["layer"], wanted, strict=True) if keep]
+        return {**template, "layer": layers, "encoding": encoding, "data": {"values": values}}
 
-    return filled(loss, None), filled(accuracy, [floor, 1.0])
+    # Both axes' ranges are given, so Vega computes none from (possibly empty) data.
+    loss_domain = [min(losses) / 1.2, max(losses) * 1.2]
+    return filled(loss, "loss", loss_domain), filled(accuracy, "accuracy", [floor, 1.0])
 
 
 # --- the Draw page's probabilities -------------------------------------------------------
@@ -773,3 +791,183 @@ def unit_lesion_chart(sweep: pd.DataFrame, intact: float) -> alt.Chart:
         )
         .properties(autosize=FIT_WIDTH, height=220)
     )
+
+
+# --- inside the network, on the Draw page -------------------------------------------------
+
+LIVE_MAP_PX = 56  # a feature map's side on screen: 26×26 maps at 2×, 5×5 at 11×
+
+
+def live_layer_pictures(layers: list[tuple[str, str, np.ndarray]]) -> list[Picture]:
+    """One picture per hidden layer for one drawing, cheap enough for every stroke: feature
+    maps as a grid (one cell per channel), dense units as a grid of coloured cells.
+
+    Flatten (the pooled maps again) and the output (the probability chart) are left out.
+    """
+    pictures = []
+    for name, kind, out in layers[:-1]:
+        if kind == "Flatten" or out.ndim not in (1, 3):
+            continue
+        if out.ndim == 3:
+            maps = np.transpose(out, (2, 0, 1))
+            scale = max(2, LIVE_MAP_PX // out.shape[0])
+            caption = f"{name}: {maps.shape[0]} maps of {out.shape[0]}×{out.shape[1]}."
+            pictures.append(picture(f"{name} ({kind})", maps, 4, scale, caption, pad=1))
+        else:
+            columns = 8 if out.size <= 64 else 16
+            rows = -(-out.size // columns)
+            cells = np.full(rows * columns, np.nan, np.float32)
+            cells[: out.size] = out
+            grid = cells.reshape(1, rows, columns)
+            caption = f"{name}: {out.size} units, one cell each, row by row."
+            pictures.append(picture(f"{name} ({kind})", grid, 1, 20, caption, pad=0))
+    return pictures
+
+
+@functools.lru_cache(maxsize=1)
+def _heat_template() -> dict:
+    """A 28×28 heat map without data (built once: each stroke only sends new cells)."""
+    spec = (
+        alt.Chart()
+        .mark_rect()
+        .encode(
+            x=alt.X("column:O", axis=None),
+            y=alt.Y("row:O", axis=None),
+            color=alt.Color(
+                "drop:Q",
+                scale=alt.Scale(scheme="redblue", reverse=True, domainMid=0),
+                legend=alt.Legend(title="drop in p", format=".0%", orient="bottom"),
+            ),
+            tooltip=["row:O", "column:O", alt.Tooltip("drop:Q", format=".1%")],
+        )
+        .properties(width=224, height=224)
+        .to_dict()
+    )
+    return _without_data(spec)
+
+
+def occlusion_spec(drop: np.ndarray, title: str) -> dict:
+    """The occlusion map as a Vega-Lite heat map, one cell per input pixel; data inline.
+    Its colour scale is symmetric about 0 (white), red where occluding costs the answer."""
+    limit = max(float(np.abs(drop).max()), 1e-3)
+    rows = [{"row": r, "column": c, "drop": float(v)} for (r, c), v in np.ndenumerate(drop)]
+    spec = {**_heat_template(), "data": {"values": rows}, "title": title}
+    encoding = dict(spec["encoding"])
+    encoding["color"] = {
+        **encoding["color"],
+        "scale": {**encoding["color"]["scale"], "domain": [-limit, limit]},
+    }
+    return {**spec, "encoding": encoding}
+
+
+def invariance_chart(curves: pd.DataFrame) -> alt.HConcatChart:
+    """Test accuracy against shift and against rotation, one line per model.
+
+    `curves`: columns model, change, amount, accuracy (from `invariance.accuracy_curves`).
+    """
+    charts = []
+    for change, part in curves.groupby("change", sort=False):
+        charts.append(
+            alt.Chart(part)
+            .mark_line(point=True)
+            .encode(
+                x=alt.X("amount:Q", title=change),
+                y=alt.Y("accuracy:Q", title="test accuracy", axis=PERCENT, scale=alt.Scale(domain=[0, 1])),
+                color=alt.Color("model:N", title="model"),
+                tooltip=["model:N", "amount:Q", alt.Tooltip("accuracy:Q", format=".1%")],
+            )
+            .properties(width=300, height=240)
+        )
+    return alt.hconcat(*charts).resolve_scale(x="independent")
+
+
+def digit_pictures(images: np.ndarray, scale: int = 3) -> list[np.ndarray]:
+    """Each 28×28 image (0-255) as its own enlarged picture, white ink on black."""
+    return [input_picture(image, scale) for image in images]
+
+
+def top_image_pictures(images: np.ndarray, top: np.ndarray, scale: int = 2) -> list[np.ndarray]:
+    """For each unit, its top images (indices into `images`) as one 3×3 grid."""
+    columns = math.isqrt(top.shape[1]) or 1
+    return [
+        enlarge(colourise(montage(images[indices].astype(np.float32), columns), 0.0, 255.0, False), scale)
+        for indices in top
+    ]
+
+
+# --- models as participants (dnnlab.compare) ------------------------------------------------
+
+MAX_LABELLED_CELLS = 100  # beyond 10×10, numbers in the cells are too small to read
+
+
+def similarity_matrix_chart(
+    frame: pd.DataFrame, order: list[str], title: str, domain=(0, 1)
+) -> alt.LayerChart:
+    """A square similarity matrix as a heat map; each cell labelled with its value when few.
+
+    `frame` is long form: row, column, similarity (NaN cells are left blank).
+    """
+    shown = frame.dropna(subset=["similarity"])
+    size = max(160, min(560, 44 * len(order)))
+    axis = {"labelLimit": 220}
+    base = alt.Chart(shown).encode(
+        x=alt.X("column:N", sort=order, title=None, axis=alt.Axis(labelAngle=-45, orient="top", **axis)),
+        y=alt.Y("row:N", sort=order, title=None, axis=alt.Axis(**axis)),
+    )
+    cells = base.mark_rect().encode(
+        color=alt.Color(
+            "similarity:Q", title=title, scale=alt.Scale(scheme="viridis", domain=list(domain), clamp=True)
+        ),
+        tooltip=["row", "column", alt.Tooltip("similarity:Q", format=".2f", title=title)],
+    )
+    layers = [cells]
+    if len(order) ** 2 <= MAX_LABELLED_CELLS:
+        layers.append(
+            base.mark_text(fontSize=11).encode(
+                text=alt.Text("similarity:Q", format=".2f"),
+                color=alt.condition(
+                    alt.datum.similarity > (domain[0] + domain[1]) / 2, alt.value("black"), alt.value("white")
+                ),
+            )
+        )
+    return alt.layer(*layers).properties(width=size, height=size)
+
+
+def mds_chart(frame: pd.DataFrame) -> alt.LayerChart:
+    """Models × stages as points of a 2-D map (classical MDS of 1 − similarity), each
+    model's stages joined in order from input to output, the stages labelled."""
+    colour = alt.Color("model:N", legend=alt.Legend(orient="bottom", title=None))
+    base = alt.Chart(frame).encode(
+        x=alt.X("x:Q", title="MDS 1", axis=alt.Axis(labels=False, ticks=False)),
+        y=alt.Y("y:Q", title="MDS 2", axis=alt.Axis(labels=False, ticks=False)),
+        color=colour,
+    )
+    paths = base.mark_line(opacity=0.6).encode(order="depth:Q", detail="model:N")
+    points = base.mark_circle(size=90, opacity=1).encode(tooltip=["model", "stage"])
+    labels = base.mark_text(align="left", dx=7, dy=-5, fontSize=11).encode(text="stage:N")
+    return alt.layer(paths, points, labels).properties(autosize=FIT_WIDTH, height=420)
+
+
+def seed_ceiling_chart(pairs: pd.DataFrame, title: str) -> alt.LayerChart:
+    """Each pair of models a tick, between seeds of one preset or between architectures,
+    and each kind's mean as a bar: a difference between networks beyond the spread between
+    runs shows as the lower bar lying below the upper one's ticks."""
+    kinds = ["between seeds", "between architectures"]
+    x = alt.X("kind:N", sort=kinds, title=None, axis=alt.Axis(labelAngle=0))
+    y = alt.Y("similarity:Q", title=title, scale=alt.Scale(domain=[min(0.0, pairs["similarity"].min()), 1]))
+    means = (
+        alt.Chart(pairs).mark_bar(opacity=0.35, color="#4c78a8").encode(x=x, y=alt.Y("mean(similarity):Q"))
+    )
+    ticks = (
+        alt.Chart(pairs)
+        .mark_tick(thickness=2, size=30)
+        .encode(
+            x=x,
+            y=y,
+            color=alt.Color(
+                "group_a:N", scale=preset_scale(), title="preset", legend=alt.Legend(orient="bottom")
+            ),
+            tooltip=["a", "b", "kind", alt.Tooltip("similarity:Q", format=".3f")],
+        )
+    )
+    return alt.layer(means, ticks).properties(autosize=FIT_WIDTH, height=280)

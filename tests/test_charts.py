@@ -365,3 +365,24 @@ def test_a_charts_height_is_its_plots_not_shared_with_axes_and_legends():
         svg = rendered_svg({**spec, "width": 600})  # Streamlit sets the container's width
         drawn = float(re.search(r'<svg[^>]* height="([\d.]+)"', svg).group(1))
         assert drawn > spec["height"] + 20  # the plot's height, then its axis below
+
+
+def test_live_chart_draws_only_layers_with_rows():
+    """An empty layer makes Vega warn in the browser's console ("Infinite extent")."""
+
+    def marks(spec):
+        return [(layer["mark"]["type"], json.dumps(layer["transform"])) for layer in spec["layer"]]
+
+    _, empty = charts.live_specs([], 5)
+    assert len(marks(empty)) == 1 and "training" in marks(empty)[0][1]
+    assert empty["encoding"]["y"]["scale"]["domain"] == [0.0, 1.0]
+    validated = final_accuracy_rows(0.9, 1) + [
+        {"epoch": 1.0, "metric": "accuracy", "split": "validation", "value": 0.88}
+    ]
+    loss, accuracy = charts.live_specs(validated, 5, earlier=[("before", final_accuracy_rows(0.8))])
+    assert len(accuracy["layer"]) == 4  # earlier runs, their labels, training, validation
+    assert len(loss["layer"]) == 3  # no validation loss yet
+    low, high = loss["encoding"]["y"]["scale"]["domain"]
+    assert loss["encoding"]["y"]["scale"]["type"] == "log"
+    values = [v["value"] for v in loss["data"]["values"] if v["metric"] == "loss"]
+    assert 0 < low < min(values) and high > max(values)

@@ -23,7 +23,7 @@ TRUNCATED_JS = """
 def open_train(page, url: str, query: str = ""):
     """The Train page is the app's default page, at `/`."""
     page.goto(f"{url}/{query}")
-    expect(train_button(page)).to_be_visible(timeout=60_000)
+    expect(train_button(page)).to_be_visible(timeout=TRAINING)  # the first page load starts TensorFlow
     return page.get_by_test_id("stSidebar")
 
 

@@ -11,7 +11,8 @@ view needs:
 - `predict`: class probabilities with units silenced by masks, in one traced graph
   (errors, lesions, re-checking saved models);
 - `split_at`: the layers up to one layer, and the rest after a mask (single-unit sweeps);
-- `predict_one`: one sample through a traced graph (the Draw page). `model.predict`
+- `predict_one`, `layers_one`: one sample through a traced graph, its probabilities or
+  every layer's output (the Draw page). `model.predict`
   builds a dataset and a loop, tens of milliseconds for one sample; an eager
   `model(x)` dispatches layer by layer (5-7 ms); a traced graph takes ~2 ms.
 
@@ -237,3 +238,15 @@ class Probe:
             return tf.function(lambda x: self.model(x, training=False), input_signature=[self._signature(1)])
 
         return np.asarray(self._once("one", build)(x), dtype=np.float64)[0]
+
+    def layers_one(self, x: np.ndarray) -> list[np.ndarray]:
+        """Every layer's output for one prepared input (a batch of 1), in one traced call:
+        the last is the ten probabilities. The Draw page's live layers, once per stroke."""
+        import tensorflow as tf
+
+        extractor = self._once("extractor", self._extractor)  # outside: `_once` holds a plain lock
+
+        def build():
+            return tf.function(lambda x: extractor(x, training=False), input_signature=[self._signature(1)])
+
+        return [np.asarray(out)[0] for out in self._once("layers_one", build)(x)]

@@ -5,17 +5,14 @@ network gets wrong."""
 
 import socket
 
-import numpy as np
-import pandas as pd
 import streamlit as st
 
-from app_pages.common import usable_models
+from app_pages import room_views
 from app_pages.room_common import room_store
-from dnnlab import room, room_analysis, room_charts, room_join
+from dnnlab import room, room_analysis, room_join
 from dnnlab.safe_text import escape_markdown
 
 REFRESH_SECONDS = 3
-WALL_PER_DIGIT = 48  # the latest drawings of each reading: three rows of sixteen on a projector
 VIEWS = ["Wall", "Staircase", "Confusion", "Missed by every network"]
 
 
@@ -69,22 +66,6 @@ def controls(code: str) -> None:
         st.button("Close the room and delete everything", on_click=close_room, args=(code,))
 
 
-def mnist_accuracy() -> dict[str, float]:
-    return {i.name: i.test_accuracy for i in usable_models() if i.test_accuracy is not None}
-
-
-def room_drawings(code: str) -> list[room.Drawing]:
-    """The room's drawings; each refresh fetches only those sent since the last one
-    (all of them again if the room was cleared meanwhile)."""
-    store, generation = room_store(), room_store().room(code).generation
-    cached_code, cached_generation, known = st.session_state.get("room_drawings", (None, None, []))
-    if (cached_code, cached_generation) != (code, generation):
-        known = []
-    known = known + store.drawings(code, after=known[-1].number if known else 0)
-    st.session_state["room_drawings"] = (code, generation, known)
-    return known
-
-
 @st.fragment(run_every=REFRESH_SECONDS)
 def live(code: str) -> None:
     """What the room has sent, refreshed every few seconds."""
@@ -92,7 +73,7 @@ def live(code: str) -> None:
     if store.room(code) is None:
         st.warning("This room has closed or expired: open a new one.")
         return
-    drawings = room_drawings(code)
+    drawings = room_views.room_drawings(code)
     counts = st.container(horizontal=True)
     counts.metric("Phones connected", store.connected(code), width="content")
     counts.metric("Drawings", len(drawings), width="content")
@@ -102,38 +83,13 @@ def live(code: str) -> None:
     networks = room_analysis.networks_in(drawings)
     view = st.segmented_control("Show", VIEWS, default=VIEWS[0], key="room_view") or VIEWS[0]
     if view == "Wall":
-        network = st.segmented_control("Grouped by what this network read", networks, key="room_wall_by")
-        network = network or networks[-1]
-        for digit, group in room_analysis.wall(drawings, network).items():
-            wrong = sum(d.intended != digit for d in group)
-            latest = group[-WALL_PER_DIGIT:]
-            st.image(
-                room_charts.thumbnails(
-                    np.stack([d.image28 for d in latest]), [d.intended != digit for d in latest]
-                ),
-                caption=f"{network} read {digit}: {len(group)} drawings, {wrong} meant otherwise"
-                + (f" (the latest {len(latest)} shown)" if len(latest) < len(group) else ""),
-                output_format="PNG",
-            )
+        room_views.wall(drawings, networks)
     elif view == "Staircase":
-        table = room_analysis.accuracy(drawings)
-        table["mnist"] = table["network"].map(mnist_accuracy()).astype(float)
-        st.altair_chart(room_charts.staircase_chart(table), width="stretch")
-        st.dataframe(pd.DataFrame(table), hide_index=True)
+        room_views.staircase(drawings)
     elif view == "Confusion":
-        with st.container(horizontal=True):
-            for network in networks:
-                chart = room_charts.confusion_chart(room_analysis.confusion(drawings, network), network)
-                st.altair_chart(chart, width="content")
+        room_views.confusions(drawings, networks)
     else:
-        missed = room_analysis.missed_by_all(drawings)
-        if not missed:
-            st.success("Every drawing was read right by at least one network.")
-        for d in missed[-40:]:  # the latest: a projector shows a few dozen at most
-            reads = ", ".join(f"{r.network} {r.digit}" for r in d.readings)
-            st.image(
-                room_charts.thumbnails(d.image28, [True], scale=4), caption=f"meant {d.intended}; {reads}"
-            )
+        room_views.missed(drawings)
 
 
 st.title("Room")

@@ -34,7 +34,7 @@ from dnnlab.images import MAX_CANVAS_SIDE, ImageError, png_size
 
 TALK_NETWORKS = tuple(PRESETS)  # the four networks of the talk, in its order
 DEFAULT_TTL = 3 * 3600.0  # a lecture, with margin
-CONNECTED_WINDOW = 30.0  # a student whose page spoke in the last 30 s is "connected"
+CONNECTED_WINDOW = 45.0  # a phone whose page spoke in the last 45 s is "connected" (it speaks every 15 s)
 MAX_PNG_BYTES = 512 * 1024  # a canvas PNG is a few kB; a phone's at 3× pixel density < 100 kB
 MAX_DRAWINGS_PER_ROOM = 10_000  # 200 students × 50 drawings: far beyond one lecture
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread from a projector

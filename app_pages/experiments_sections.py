@@ -79,7 +79,7 @@ def staircase(stairs: pd.DataFrame, runs: pd.DataFrame) -> None:
         },
         key="exp_runs_table",
     )
-    delete_run(list(runs["name"]))
+    delete_run([name for name in runs["name"] if not registry.shipped(name)])
 
 
 def delete_run(names: list[str]) -> None:

@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from dnnlab import limits
-from dnnlab.architectures import ModelSpec, preset_of
+from dnnlab.architectures import PRESETS, ModelSpec, preset_of
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 LAYER_NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}")
@@ -412,10 +412,23 @@ def save(model, meta: dict, name: str, *, replace: bool = False, directory: Path
     return target
 
 
-def delete(name: str, directory: Path | None = None) -> None:
+def shipped(name: str) -> bool:
+    """Whether a name is one of the talk's runs that `make presets` ships (`cnn`,
+    `cnn-seed3`, ...): the staircase, the Room and the comparisons read them."""
+    base, marker, seed = name.partition("-seed")
+    return name in PRESETS or (base in PRESETS and marker and seed.isdigit())
+
+
+def delete(name: str, directory: Path | None = None, *, allow_shipped: bool = False) -> None:
     """Remove a saved model, whole: under the save lock its folder is renamed aside (so no
-    reader sees half a model), then removed."""
+    reader sees half a model), then removed. The shipped runs are refused unless
+    `allow_shipped`: on a shared server one student must not remove them for everyone."""
     validate_name(name)
+    if shipped(name) and not allow_shipped:
+        raise RegistryError(
+            f"{name!r} is one of the talk's shipped runs, which everyone's pages read; "
+            "only the lecturer can remove it, by deleting its folder from models/"
+        )
     folder = Path(directory or models_dir())
     target = folder / name
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -194,17 +195,17 @@ def test_learning_curves_default_to_the_latest_run_of_each_preset_and_runs_can_b
 
 def test_a_run_is_deleted_only_after_confirming(seeded_runs):
     at = open_section(AppTest.from_file(PAGE, default_timeout=120))
-    at.selectbox(key="exp_delete_name").set_value("mlp-raw-seed1")
+    assert at.selectbox(key="exp_delete_name").options == ["wide"]  # the shipped runs are the lecturer's
+    at.selectbox(key="exp_delete_name").set_value("wide")
     open_section(at)
-    assert "mlp-raw-seed1" in {i.name for i in registry.list_models()}  # chosen, not yet deleted
+    assert "wide" in {i.name for i in registry.list_models()}  # chosen, not yet deleted
     assert any("will be removed" in w.value for w in at.warning)
     at.button(key="exp_delete_confirm").click()
     open_section(at)
-    assert "mlp-raw-seed1" not in {i.name for i in registry.list_models()}
-    assert "mlp-raw-seed1" not in list(at.dataframe[0].value["name"])
+    assert "wide" not in {i.name for i in registry.list_models()}
+    assert "wide" not in list(at.dataframe[0].value["name"])
     assert at.selectbox(key="exp_delete_name").value is None
-    steps = chart_data(elements(at, "vega_lite_chart")[0])
-    assert steps[0]["runs"] == 2
+    assert len(registry.list_models()) == 3 * len(PRESETS)  # every seed of the talk's runs kept
 
 
 def test_presenting_enlarges_the_charts_text(seeded_runs):
@@ -216,3 +217,81 @@ def test_presenting_enlarges_the_charts_text(seeded_runs):
         config = json.loads(elements(at, "vega_lite_chart")[0].proto.spec).get("config", {})
         sizes.append(config.get("axis", {}).get("labelFontSize"))
     assert sizes[0] is None and sizes[1] >= 18
+
+
+# --- Participants: models compared like subjects ---------------------------------------------
+
+
+def layer_rows(chart, layer: int) -> list[dict]:
+    """The rows one layer of a layered chart draws, its own data or the chart's shared data."""
+    spec = json.loads(chart.proto.spec)
+    name = spec["layer"][layer].get("data", spec.get("data", {})).get("name")
+    (dataset,) = [d for d in chart.proto.datasets if not d.has_name or d.name == name]
+    return dataframe_util.convert_arrow_bytes_to_pandas_df(dataset.data.data).to_dict("records")
+
+
+def matrix_cells(chart) -> dict[tuple[str, str], float]:
+    """A heat map's drawn cells: (row, column) → value."""
+    return {(r["row"], r["column"]): r["similarity"] for r in layer_rows(chart, 0)}
+
+
+def test_participants_compare_the_four_talk_networks_layer_by_layer_and_by_their_errors(shipped_copy):
+    at = open_section(AppTest.from_file(PAGE, default_timeout=300), "Participants")
+    assert at.multiselect(key="exp_participants").value == list(SHIPPED)
+    assert at.radio(key="exp_compare_view").value == "Representations"
+    matrix, mds = elements(at, "vega_lite_chart")
+    stages = {name: rsa_stages(shipped_copy, name) for name in SHIPPED}
+    labels = [f"{m} · {s}" for m in SHIPPED for s in stages[m]]
+    cells = matrix_cells(matrix)
+    assert set(cells) == {(a, b) for a in labels for b in labels}  # every layer against every layer
+    assert all(cells[(a, a)] == pytest.approx(1.0) for a in labels)
+    assert cells[("cnn · logits", "mlp-relu · logits")] == pytest.approx(
+        cells[("mlp-relu · logits", "cnn · logits")]
+    )
+    points = layer_rows(mds, 1)
+    assert [f"{p['model']} · {p['stage']}" for p in points] == labels
+
+    at.radio(key="exp_compare_view").set_value("Behaviour")
+    open_section(at)
+    (kappa,) = elements(at, "vega_lite_chart")
+    cells = matrix_cells(kappa)
+    assert set(cells) == {(a, b) for a in SHIPPED for b in SHIPPED if a != b}  # no diagonal
+    assert all(-1 <= v <= 1 for v in cells.values())
+    text = " ".join(m.value for m in at.markdown)
+    assert "Every chosen model gets these wrong" in text and "Only the MLPs get these wrong" in text
+    galleries = elements(at, "image")
+    counts = [re.search(r"wrong[^(]*\(([\d,]+)\)", m.value) for m in at.markdown]
+    shown = [int(c.group(1).replace(",", "")) for c in counts if c]
+    assert len(shown) == 2
+    assert [len(g.proto.imgs) for g in galleries] == [min(n, 24) for n in shown if n]
+
+    at.multiselect(key="exp_participants").set_value(["cnn"])
+    open_section(at)
+    assert "two or more" in at.info[0].value
+
+
+def rsa_stages(folder: Path, name: str) -> list[str]:
+    from dnnlab import rsa
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DNNLAB_MODELS", str(folder))
+        return rsa.stages(registry.load(name)[0])[1:]
+
+
+def test_seeds_set_the_ceiling_for_telling_networks_apart(seeded_runs):
+    at = AppTest.from_file(PAGE, default_timeout=300)
+    at.session_state["exp_compare_view"] = "Seeds as a noise ceiling"
+    open_section(at, "Participants")
+    rsa_metric, kappa_metric = at.metric
+    assert "RSA" in rsa_metric.label and "κ" in kappa_metric.label
+    assert rsa_metric.value.endswith("between seeds") and rsa_metric.delta.endswith("between architectures")
+    charts_drawn = elements(at, "vega_lite_chart")
+    assert len(charts_drawn) == 4  # per measure: every pair, and the preset × preset means
+    pairs = layer_rows(charts_drawn[0], 1)
+    assert len(pairs) == 12 * 11 // 2  # three seeds of four presets; the custom run left out
+    kinds = [p["kind"] for p in pairs]
+    assert kinds.count("between seeds") == 4 * 3
+    between_seeds = [p["similarity"] for p in pairs if p["kind"] == "between seeds"]
+    assert rsa_metric.value == f"{sum(between_seeds) / len(between_seeds):.2f} between seeds"
+    means = matrix_cells(charts_drawn[1])
+    assert set(means) == {(a, b) for a in PRESETS for b in PRESETS}

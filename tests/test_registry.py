@@ -125,6 +125,18 @@ def test_a_deleted_model_is_gone_whole_and_others_stay(models_dir, trained):
         registry.delete("../keep")
 
 
+def test_the_shipped_runs_cannot_be_deleted_by_a_page(models_dir, trained):
+    for name in ("cnn", "mlp-raw-seed3", "my-cnn"):
+        registry.save(trained.model, _meta(trained), name)
+    for name in ("cnn", "mlp-raw-seed3"):
+        with pytest.raises(registry.RegistryError, match="only the lecturer"):
+            registry.delete(name)
+    registry.delete("my-cnn")
+    assert visible(models_dir) == ["cnn", "mlp-raw-seed3"]
+    registry.delete("cnn", allow_shipped=True)
+    assert visible(models_dir) == ["mlp-raw-seed3"]
+
+
 @pytest.mark.parametrize("name", ["../escape", "a b", "ü-model", "x" * 300, "", "dot.name", "a/b"])
 def test_invalid_names_are_refused_with_the_rule(name):
     with pytest.raises(ValueError, match="letters, digits"):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages import common
+from app_pages import experiments_compare as participants
 from app_pages import experiments_sections as view
 from dnnlab import errors as error_analysis
 from dnnlab import inspection, probes, registry, rsa
@@ -17,7 +18,7 @@ from dnnlab import lesions as lesion_analysis
 from dnnlab import staircase as stairs
 from dnnlab.architectures import ModelSpec
 
-SECTIONS = ["Staircase", "Learning curves", "Errors", "Representations", "Lesions"]
+SECTIONS = ["Staircase", "Learning curves", "Errors", "Representations", "Lesions", "Participants"]
 
 
 def model_file(name: str) -> tuple[str, int]:
@@ -76,7 +77,7 @@ infos = stairs.in_talk_order(registry.list_models())
 if not infos:
     st.info("No saved models yet: train one on the **Train** page.")
     st.stop()
-staircase, curves, mistakes, representations, lesions = st.tabs(
+staircase, curves, mistakes, representations, lesions, compared = st.tabs(
     SECTIONS, key="exp_section", on_change="rerun"
 )
 
@@ -115,3 +116,7 @@ if lesions.open:
                 view.lesion(
                     errors(*model_file(name)), result, unit_sweep(*model_file(name), layer) if sweep else None
                 )
+
+if compared.open:
+    with compared:
+        participants.show(runs, errors, common.mnist().arrays[1][0])

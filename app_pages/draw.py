@@ -1,65 +1,21 @@
-"""Draw: draw a digit (or upload one) and see what the network sees and what it predicts."""
+"""Draw: draw a digit (or upload one) and see what the network sees, what it predicts, and
+what happens inside it."""
 
-import numpy as np
 import streamlit as st
 
-from app_pages import canvas
-from app_pages.common import model_picker, saved_model
+from app_pages import canvas, draw_invariance, draw_occlusion, draw_units
+from app_pages.common import model_picker
+from app_pages.draw_reading import read_and_show
 from app_pages.presentation import is_presenting
-from dnnlab import charts, inference, registry
-from dnnlab.architectures import ModelSpec
+from dnnlab import inference
 from dnnlab.safe_text import escape_markdown
 
-# SVG, not canvas: crisp on a projector, and each bar is an element a test can count.
-SVG = {"usermeta": {"embedOptions": {"renderer": "svg"}}}
-
-
-def show_reading(reading: inference.Reading) -> None:
-    """The prediction, the ten probabilities and the 28×28 image the network received."""
-    st.session_state["last_drawing"] = reading.image28
-    left, right = st.columns([1, 2])
-    left.metric("Prediction", reading.digit)
-    left.caption(f"{reading.confidence:.1%} sure")
-    scale = 6 if is_presenting() else 5  # the column narrows it to fit, never crops it
-    left.image(
-        inference.enlarged(reading.image28, scale),
-        caption="what the network sees (28×28)",
-        width=28 * scale,
-        alt="the 28×28 image the network receives, enlarged",
-    )
-    spec = {**charts.probability_spec(reading.probabilities, reading.digit), **SVG}
-    if is_presenting():
-        spec = {**charts.for_projector(spec), "height": 300}
-    right.vega_lite_chart(spec=spec, width="stretch")
-
-
-def read_and_show(image, model_name: str, hint: str) -> None:
-    """Classify the image with the chosen model and show the reading, or a hint if blank."""
-    try:
-        model, meta = saved_model(model_name)
-    except registry.RegistryError as e:
-        st.error(f"Cannot load the model: {escape_markdown(e)}. Pick another one in the sidebar.")
-        return
-    spec = ModelSpec.from_dict(meta["spec"])
-    if image is None:  # warm up, so the first stroke is as quick as the others
-        inference.predict_prepared(model, spec, np.zeros((28, 28), np.float32))
-        charts.probability_spec(np.full(10, 0.1), 0)
-    try:
-        if image is None:
-            raise inference.BlankImageError("nothing drawn yet")
-        reading = inference.read_digit(model, spec, image)
-    except inference.BlankImageError:
-        st.info(hint)
-        return
-    except inference.ImageError as e:
-        st.error(f"Cannot read this image: {escape_markdown(e)}")
-        return
-    show_reading(reading)
+INSIDE = ["Occlusion", "Invariance", "What units want"]
 
 
 @st.fragment
 def drawing_panel(model_name: str) -> None:
-    """Canvas and prediction: a stroke reruns only this fragment, not the page."""
+    """Canvas, prediction, layers and the chosen view: a stroke reruns only this fragment."""
     st.session_state.setdefault("draw_canvas_version", 0)
     # The canvas's column is exactly as wide as the canvas, whatever the screen and the
     # type size: a share of the page was narrower than the canvas at 1280 px, and clipped it.
@@ -70,11 +26,19 @@ def drawing_panel(model_name: str) -> None:
             )
             st.button("Clear", key="draw_clear", on_click=clear_canvas, icon=":material/delete:")
         with st.container():
-            read_and_show(
+            image28 = read_and_show(
                 image,
                 model_name,
                 "Draw a digit on the black square: the prediction appears when you lift the mouse.",
+                layers=True,
             )
+    view = st.segmented_control("Look inside the network", INSIDE, key="draw_inside")
+    if view == "Occlusion":
+        draw_occlusion.show(model_name, image28)
+    elif view == "Invariance":
+        draw_invariance.show(image28)
+    elif view == "What units want":
+        draw_units.show(model_name)
 
 
 def clear_canvas() -> None:

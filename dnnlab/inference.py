@@ -51,6 +51,16 @@ def read_digit(model, spec: ModelSpec, image) -> Reading:
     return Reading(image28, predict_prepared(model, spec, image28))
 
 
+def read_digit_layers(model, spec: ModelSpec, image) -> tuple[Reading, list[tuple[str, str, np.ndarray]]]:
+    """As `read_digit`, with every layer's output (name, type, values) from the same single
+    traced call (`Probe.layers_one`): the Draw page's live layers cost no second pass."""
+    image28 = prepare(image)
+    p = probe(model, spec)
+    outputs = p.layers_one(prepare_inputs(spec, np.asarray(image28)[np.newaxis]))
+    layers = [(layer.name, type(layer).__name__, out) for layer, out in zip(p.layers, outputs, strict=True)]
+    return Reading(image28, np.asarray(outputs[-1], dtype=np.float64)), layers
+
+
 def enlarged(image28: np.ndarray, scale: int = 8) -> np.ndarray:
     """The 28×28 image as uint8, each pixel a `scale`×`scale` block, so pixels show."""
     block = np.ones((scale, scale), dtype=np.uint8)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 from pathlib import Path
 
@@ -141,3 +142,82 @@ def test_presentation_mode_draws_thicker_strokes(fake_canvas):
     at.session_state["present"] = True  # what the app's presentation toggle sets
     run(at)
     assert fake_canvas.thick[-1] is True
+
+
+# --- inside the network --------------------------------------------------------------------
+
+
+def images(at: AppTest) -> list:
+    """Every picture on the page, one per image (an element may hold several), with captions."""
+    return [img for element in at.get("image") for img in element.proto.imgs]
+
+
+def layer_captions(at: AppTest) -> list[str]:
+    """The layers shown as live pictures, by name (their captions start with it)."""
+    live = [img.caption for img in images(at) if "maps of" in img.caption or "units, one cell" in img.caption]
+    return [caption.split(":")[0] for caption in live]
+
+
+@pytest.mark.parametrize(
+    ("model", "layers"),
+    [("cnn", ["conv2d", "max_pooling2d", "conv2d_1", "max_pooling2d_1"]), ("mlp-relu", None)],
+)
+def test_every_hidden_layer_is_shown_beside_the_prediction(fake_canvas, model, layers):
+    fake_canvas.image = render(digit_paths(3))
+    at = run()
+    at.selectbox(key="draw_model").set_value(model)
+    at = run(at)
+    assert predictions(at) == ["3"]
+    shown_layers = layer_captions(at)
+    if layers is None:  # the MLP's two hidden dense layers; their names depend on the run
+        assert len(shown_layers) == 2 and all(
+            "16 units" in i.caption for i in images(at) if "units, one" in i.caption
+        )
+    else:
+        assert shown_layers == layers
+    assert any("Inside the network" in c.value for c in at.caption)
+
+
+def test_no_layers_before_a_drawing(fake_canvas):
+    at = run()
+    assert layer_captions(at) == []
+
+
+def test_occlusion_shows_a_cnn_and_an_mlp_side_by_side(fake_canvas):
+    fake_canvas.image = render(digit_paths(1))
+    at = run()
+    at.button_group(key="draw_inside").set_value("Occlusion")
+    at = run(at)
+    maps = [c for c in charts(at) if '"drop"' in c.proto.spec]
+    assert len(maps) == 2
+    titles = [json.loads(c.proto.spec)["title"] for c in maps]
+    assert titles[0] == "cnn" and titles[1] == "mlp-relu", "the chosen CNN and the best MLP, the CNN first"
+    assert sum("reads 1" in c.value for c in at.caption) == 2
+
+
+def test_invariance_reads_the_changed_drawing_with_the_four_talk_networks(fake_canvas):
+    fake_canvas.image = render(digit_paths(7))
+    at = run()
+    at.button_group(key="draw_inside").set_value("Invariance")
+    at = run(at)
+    talk = ["mlp-raw", "mlp-rescaled", "mlp-relu", "cnn"]
+    assert [m.label for m in at.metric if m.label != "Prediction"] == [n for n in talk if n in SHIPPED]
+    assert at.multiselect(key="inv_models").value == [n for n in talk if n in SHIPPED]
+    curves = [c for c in charts(at) if "hconcat" in c.proto.spec]
+    assert len(curves) == 1
+    at.slider(key="inv_dx").set_value(6)
+    at = run(at)
+    changed = next(i for i in images(at) if i.caption == "changed drawing")
+    assert changed.url
+
+
+def test_what_units_want_shows_each_class_image_read_as_its_class(fake_canvas):
+    at = run()
+    at.button_group(key="draw_inside").set_value("What units want")
+    at = run(at)
+    wants = [i.caption for i in images(at) if i.caption.startswith("wants")]
+    assert wants == [f"wants {d}, read as {d}" for d in range(10)]
+    at.selectbox(key="units_layer").set_value("conv2d_1")
+    at = run(at)
+    assert len([i for i in images(at) if i.caption.endswith("top 9")]) == 8
+    assert len([i for i in images(at) if i.caption.endswith("wants")]) == 8

@@ -898,6 +898,7 @@ def top_image_pictures(images: np.ndarray, top: np.ndarray, scale: int = 2) -> l
 # --- models as participants (dnnlab.compare) ------------------------------------------------
 
 MAX_LABELLED_CELLS = 100  # beyond 10×10, numbers in the cells are too small to read
+SVG_RENDERER = {"embedOptions": {"renderer": "svg"}}
 
 
 def similarity_matrix_chart(
@@ -930,7 +931,8 @@ def similarity_matrix_chart(
                 ),
             )
         )
-    return alt.layer(*layers).properties(width=size, height=size)
+    # SVG: cells and their numbers stay sharp on a projector, and each cell is an element.
+    return alt.layer(*layers).properties(width=size, height=size, usermeta=SVG_RENDERER)
 
 
 def mds_chart(frame: pd.DataFrame) -> alt.LayerChart:

@@ -20,6 +20,14 @@ NEW_IMAGE_JS = f"""
 }}
 """
 
+# The canvas is ready once it shows its black background: until then (its first drawing is
+# still loading) a stroke is wiped when that load completes. It lives in a shadow root.
+BLACK_CANVAS_JS = """
+() => [...document.querySelectorAll('[data-testid="stBidiComponentIsolated"]')]
+  .map((host) => host.shadowRoot && host.shadowRoot.querySelector('canvas.dc-canvas.lower-canvas'))
+  .some((c) => c && c.getContext('2d').getImageData(c.width / 2, c.height / 2, 1, 1).data[3] === 255)
+"""
+
 
 def open_draw_page(page, url: str, query: str = "") -> None:
     """The Draw page, its canvas ready and nothing drawn yet."""
@@ -27,6 +35,7 @@ def open_draw_page(page, url: str, query: str = "") -> None:
     wait_for_app(page)
     expect(canvas(page)).to_have_count(1, timeout=60_000)
     expect(page.get_by_text(HINT)).to_be_visible(timeout=60_000)
+    page.wait_for_function(BLACK_CANVAS_JS, timeout=60_000)
 
 
 def canvas(page):
@@ -65,6 +74,7 @@ def clear(page) -> None:
     expect(canvas(page)).to_have_count(1, timeout=30_000)
     expect(page.get_by_text(HINT)).to_be_visible(timeout=30_000)
     expect(page.get_by_test_id("stMetric")).to_have_count(0, timeout=30_000)
+    page.wait_for_function(BLACK_CANVAS_JS, timeout=30_000)
 
 
 def read_drawn(page, paths) -> str:

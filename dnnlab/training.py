@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from dnnlab.architectures import ModelSpec, build_model, compile_model, prepare_inputs
+from dnnlab.checkpoints import BestWeights
 from dnnlab.config import MNIST_TRAIN_IMAGES, HyperParams
 from dnnlab.progress import Progress, ProgressCallback
 
@@ -31,6 +32,7 @@ class TrainResult:
     epochs_completed: int
     stopped: bool
     epoch_seconds: list[float] = field(default_factory=list)
+    best_epoch: int | None = None  # the epoch whose weights were kept (`keep_best`), 1-based
 
 
 def make_strategy(name: str = "default", *, cpu_devices: int = 0):
@@ -110,6 +112,8 @@ def train(
     strategy=None,
     evaluate_test: bool = True,
     steps_per_execution: int = STEPS_PER_EXECUTION,
+    keep_best: bool = False,
+    initial_weights: list | None = None,
 ) -> TrainResult:
     """Train `spec` on the first `train_images` training images of `data` (as
     `load_mnist()` returns it) and evaluate on the whole test set.
@@ -120,6 +124,9 @@ def train(
     keeping the weights so far.
     The same seed gives the same result twice. `strategy` is an optional
     `tf.distribute.Strategy`: the model is built and compiled in its scope.
+    `keep_best` (with a validation split) ends with the weights of the epoch of lowest
+    validation loss (`dnnlab.checkpoints`); `initial_weights` (a saved model's
+    `get_weights()`) trains on from where that model stopped.
     """
     import keras
 
@@ -136,6 +143,9 @@ def train(
             model = compile_model(build_model(spec), learning_rate, 1)
             trainee = _fed_with_pixels(spec, model, learning_rate, 1)
 
+    if initial_weights is not None:
+        model.set_weights(initial_weights)
+    best = BestWeights(weights_of=model) if keep_best and validation_split > 0 else None
     callback = ProgressCallback(
         on_progress=on_progress,
         stop_event=stop_event,
@@ -149,7 +159,7 @@ def train(
         epochs=epochs,
         batch_size=batch_size,
         validation_split=validation_split,
-        callbacks=[callback],
+        callbacks=[callback] if best is None else [callback, best],
         shuffle=True,
         verbose=0,
     )
@@ -168,4 +178,5 @@ def train(
         epochs_completed=callback.epochs_completed,
         stopped=callback.stopped,
         epoch_seconds=callback.epoch_seconds,
+        best_epoch=best.best_epoch if best is not None else None,
     )

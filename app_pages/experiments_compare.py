@@ -21,11 +21,12 @@ MAX_PARTICIPANTS = 6  # 6 models × up to 8 stages: a 48×48 matrix is the most 
 
 
 @st.cache_data(max_entries=48, show_spinner="Computing each layer's RDM…")
-def layer_rdms(name: str, stamp: int) -> dict[str, np.ndarray]:
+def layer_ranks(name: str, stamp: int) -> dict[str, np.ndarray]:
+    """Each layer's RDM over the Representations tab's images, as the ranks Spearman's ρ compares."""
     model, meta = common.load_model(name, stamp)
     _, (x, y) = common.mnist().arrays
-    sample = rsa.rsa_sample(y, per_class=50, seed=0)  # the Representations tab's images
-    return compare.layer_rdms(model, ModelSpec.from_dict(meta["spec"]), x[sample])
+    sample = rsa.rsa_sample(y, per_class=50, seed=0)
+    return compare.layer_ranks(compare.layer_rdms(model, ModelSpec.from_dict(meta["spec"]), x[sample]))
 
 
 def answers(errors, names: list[str]) -> dict[str, np.ndarray]:
@@ -44,7 +45,7 @@ def participants(runs: pd.DataFrame) -> list[str]:
 
 
 def representations(names: list[str]) -> None:
-    second = compare.second_order({n: layer_rdms(n, registry.stamp(n)) for n in names})
+    second = compare.second_order({n: layer_ranks(n, registry.stamp(n)) for n in names})
     order = [f"{m} · {s}" for m, s in second.labels]
     st.markdown(
         "**Every layer of every model against every other**: each layer's RDM over the same "
@@ -101,7 +102,7 @@ def seeds(runs: pd.DataFrame, errors) -> None:
         "random start and batch order: how alike they are is the ceiling for telling networks apart."
     )
     logits = compare.output_rsa_matrix(
-        {n: layer_rdms(n, registry.stamp(n))[compare.COMMON_STAGE] for n in names}
+        {n: layer_ranks(n, registry.stamp(n))[compare.COMMON_STAGE] for n in names}
     )
     kappa = compare.kappa_matrix(answers(errors, names))
     order = [p for p in charts.TALK_PRESETS if p in set(groups.values())]

@@ -34,13 +34,44 @@ def layer_rdms(model, spec: ModelSpec, images: np.ndarray) -> dict[str, np.ndarr
     return {name: rsa.rdm(features[name]).astype(np.float32) for name in names}
 
 
+def ranks(rdm: np.ndarray) -> np.ndarray:
+    """An RDM's upper triangle as ranks (ties averaged): what Spearman's ρ correlates.
+
+    Ranking 124,750 pairs is most of the cost of comparing two 500-image RDMs, so the
+    ranks are computed once per RDM and cached with it; a square RDM or its ranks are
+    accepted wherever RDMs are compared here.
+    """
+    from scipy.stats import rankdata
+
+    rdm = np.asarray(rdm, dtype=np.float64)
+    if rdm.ndim == 1:
+        return rdm
+    return rankdata(rdm[np.triu_indices(len(rdm), 1)])
+
+
+def layer_ranks(rdms: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {stage: ranks(m) for stage, m in rdms.items()}
+
+
+def spearman_matrix(rdms: list[np.ndarray]) -> np.ndarray:
+    """Spearman's ρ of every RDM with every other, in one `rsatoolbox.rdm.compare` call:
+    Pearson's r of the ranks, which is what rsatoolbox's own Spearman computes (it would
+    rank every RDM again for each call)."""
+    from rsatoolbox.rdm import RDMs
+    from rsatoolbox.rdm import compare as rsa_compare
+
+    if not rdms:
+        return np.zeros((0, 0))
+    vectors = np.stack([ranks(m) for m in rdms])
+    return np.asarray(rsa_compare(RDMs(vectors), RDMs(vectors), method="corr"))
+
+
 @dataclass(frozen=True)
 class SecondOrder:
     """Every (model, stage) RDM compared with every other: a square similarity matrix."""
 
     labels: tuple[tuple[str, str], ...]  # (model, stage), models in the order given
     similarity: np.ndarray
-    method: str
 
     def frame(self) -> pd.DataFrame:
         """Long form for a heat map: row, column (each 'model · stage'), similarity."""
@@ -61,12 +92,11 @@ class SecondOrder:
         return pd.DataFrame(rows)
 
 
-def second_order(rdms: Mapping[str, Mapping[str, np.ndarray]], method: str = "spearman") -> SecondOrder:
-    """model → (stage → RDM), all on the same images → every RDM against every other."""
+def second_order(rdms: Mapping[str, Mapping[str, np.ndarray]]) -> SecondOrder:
+    """model → (stage → RDM or its `ranks`), all on the same images → every RDM against
+    every other by Spearman's ρ."""
     labels = tuple((model, stage) for model, stages in rdms.items() for stage in stages)
-    stacked = [np.asarray(rdms[m][s], dtype=np.float64) for m, s in labels]
-    similarity = rsa.compare(stacked, stacked, method) if stacked else np.zeros((0, 0))
-    return SecondOrder(labels, np.asarray(similarity), method)
+    return SecondOrder(labels, spearman_matrix([rdms[m][s] for m, s in labels]))
 
 
 def classical_mds(dissimilarity: np.ndarray, dims: int = 2) -> np.ndarray:
@@ -170,12 +200,10 @@ def group_means(pair_table: pd.DataFrame, order: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def output_rsa_matrix(rdms: Mapping[str, np.ndarray], method: str = "spearman") -> pd.DataFrame:
-    """One RDM per model (say, each model's logits) → their pairwise similarity."""
+def output_rsa_matrix(rdms: Mapping[str, np.ndarray]) -> pd.DataFrame:
+    """One RDM (or its `ranks`) per model, say each model's logits → their Spearman's ρ."""
     names = list(rdms)
-    stacked = [np.asarray(rdms[n], dtype=np.float64) for n in names]
-    similarity = rsa.compare(stacked, stacked, method) if names else np.zeros((0, 0))
-    return pd.DataFrame(similarity, index=names, columns=names)
+    return pd.DataFrame(spearman_matrix([rdms[n] for n in names]), index=names, columns=names)
 
 
 COMMON_STAGE = LOGITS  # every network here ends in a Dense layer, so every one has logits

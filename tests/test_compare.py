@@ -138,3 +138,9 @@ def test_output_rsa_matrix_compares_the_common_stage(shipped_rdms):
     matrix = compare.output_rsa_matrix(logits)
     np.testing.assert_allclose(np.diag(matrix.to_numpy()), 1.0, atol=1e-9)
     assert matrix.loc["cnn", "mlp-relu"] == pytest.approx(rsa.compare_rdms(logits["cnn"], logits["mlp-relu"]))
+
+
+def test_cached_ranks_compare_as_the_rdms_do(shipped_rdms):
+    from_rdms = compare.second_order(shipped_rdms).similarity
+    from_ranks = compare.second_order({m: compare.layer_ranks(r) for m, r in shipped_rdms.items()}).similarity
+    np.testing.assert_allclose(from_ranks, from_rdms, atol=1e-12)

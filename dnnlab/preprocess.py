@@ -14,7 +14,6 @@ from scipy import ndimage
 from dnnlab.images import BlankImageError, ImageError, to_array
 
 INK_THRESHOLD = 0.2  # fraction of full contrast above which a pixel counts as ink
-MIN_INK_PIXELS = 4
 DIGIT_BOX = 20  # MNIST: each digit scaled to fit a 20×20 box
 # MNIST's arrays put the centre of mass at row 14, column 14 (measured: 13.99 ± 0.29 on
 # the training set), half a pixel past the geometric centre 13.5; using 13.5 costs the
@@ -115,13 +114,8 @@ def prepare(image) -> np.ndarray:
     Raises `BlankImageError` if there is no digit to read.
     """
     ink = _grey_ink(image)
-    # Ink is whatever is strong and at least 2×2 pixels: a photo's stray noisy pixels
-    # neither count as a digit nor stretch its bounding box.
-    mask = ndimage.binary_opening(ink > INK_THRESHOLD, structure=np.ones((2, 2), bool))
-    if mask.sum() < MIN_INK_PIXELS or ink.max() < INK_THRESHOLD:
-        raise BlankImageError("the image is blank: draw or upload a digit")
-    rows, cols = np.nonzero(mask)
-    crop = ink[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
+    top, bottom, left, right = _ink_box(ink > INK_THRESHOLD)
+    crop = ink[top:bottom, left:right]
     crop = np.where(crop > INK_THRESHOLD * 0.5, crop, 0.0)  # drop faint background noise
     crop = _normalise_strokes(_shrink(crop, WORK_SIDE))
     h, w = crop.shape
@@ -134,6 +128,17 @@ def prepare(image) -> np.ndarray:
     top, left = (28 - new_h) // 2, (28 - new_w) // 2
     frame[top : top + new_h, left : left + new_w] = digit
     return _centre_by_mass(frame)
+
+
+def _ink_box(strong: np.ndarray) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) around the ink: strong pixels that fill some 2×2 square,
+    so a photo's stray noisy pixels neither make a digit nor stretch its box. (A 2×2
+    erosion by slicing: `scipy.ndimage.binary_opening` took a fifth of `prepare`'s time.)"""
+    squares = strong[:-1, :-1] & strong[1:, :-1] & strong[:-1, 1:] & strong[1:, 1:]
+    rows, cols = np.flatnonzero(squares.any(axis=1)), np.flatnonzero(squares.any(axis=0))
+    if not len(rows):
+        raise BlankImageError("the image is blank: draw or upload a digit")
+    return rows[0], rows[-1] + 2, cols[0], cols[-1] + 2
 
 
 def _resize(a: np.ndarray, width: int, height: int) -> np.ndarray:

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app_pages import common
+from app_pages import common, experiments_seeds
 from app_pages import experiments_sections as view
 from dnnlab import charts, compare, registry, rsa
 from dnnlab.architectures import ModelSpec
@@ -89,44 +89,6 @@ def gallery(title: str, indices: np.ndarray, test_images) -> None:
     st.image([test_images[i] for i in shown], caption=[f"#{i}" for i in shown], width=56)
 
 
-def seeds(runs: pd.DataFrame, errors) -> None:
-    """Between-seed vs between-architecture similarity over every run of the talk's presets."""
-    talk = view.talk_runs(runs)
-    groups = dict(zip(talk["name"], talk["preset"], strict=True))
-    if not (talk["preset"].value_counts() >= 2).any():
-        st.info("Train a preset with two or more seeds (Train page, seed field) to see runs differ.")
-        return
-    names = list(groups)
-    st.markdown(
-        f"All {len(names)} runs of the talk's presets. Two runs of one preset differ only in their "
-        "random start and batch order: how alike they are is the ceiling for telling networks apart."
-    )
-    logits = compare.output_rsa_matrix(
-        {n: layer_ranks(n, registry.stamp(n))[compare.COMMON_STAGE] for n in names}
-    )
-    kappa = compare.kappa_matrix(answers(errors, names))
-    order = [p for p in charts.TALK_PRESETS if p in set(groups.values())]
-    for column, (title, matrix) in zip(
-        st.columns(2),
-        (("RSA of the logits (Spearman's ρ)", logits), ("error consistency (Cohen's κ)", kappa)),
-        strict=True,
-    ):
-        pairs = compare.pairs(matrix, groups)
-        means = pairs.groupby("kind")["similarity"].mean()
-        column.metric(
-            title,
-            f"{means.get(compare.BETWEEN_SEEDS, np.nan):.2f} between seeds",
-            f"{means.get(compare.BETWEEN_ARCHITECTURES, np.nan):.2f} between architectures",
-            delta_color="off",
-        )
-        view.place(column, charts.seed_ceiling_chart(pairs, title))
-        view.place(column, charts.similarity_matrix_chart(compare.group_means(pairs, order), order, title))
-    st.caption(
-        "Diagonal cells: the mean between seeds of one preset; the others: between two presets. "
-        "A pair of presets is told apart only where its cell is below both presets' diagonal cells."
-    )
-
-
 def show(runs: pd.DataFrame, errors, test_images) -> None:
     """The tab: which models, then one of the three comparisons."""
     view.remembered("exp_compare_view")
@@ -134,7 +96,11 @@ def show(runs: pd.DataFrame, errors, test_images) -> None:
         "exp_compare_view", st.radio("Compare", VIEWS, horizontal=True, key="exp_compare_view")
     )
     if shown == VIEWS[2]:
-        seeds(runs, errors)
+        experiments_seeds.seeds(
+            runs,
+            lambda n: layer_ranks(n, registry.stamp(n))[compare.COMMON_STAGE],
+            lambda names: answers(errors, names),
+        )
         return
     names = participants(runs)
     if len(names) < 2:

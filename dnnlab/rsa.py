@@ -27,7 +27,7 @@ from dnnlab.probes import LOGITS, probe
 # the augmentation layers pass their input on unchanged at test time.
 ANALYSED_LAYERS = frozenset({"Dense", "Conv2D", "MaxPooling2D"})
 METHODS = {"spearman": "Spearman's ρ", "tau-a": "Kendall's τ-a", "rho-a": "Spearman's ρ-a"}
-RESAMPLES = 20  # bootstrap resamples of the stimuli (≈ 0.1 s each with Spearman's ρ)
+RESAMPLES = 20  # bootstrap resamples of the stimuli: one stacked comparison each
 PIXELS, CATEGORY = "pixels", "digit category"
 
 

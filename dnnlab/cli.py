@@ -105,6 +105,16 @@ def cmd_summary(args) -> int:
     return 0
 
 
+def _resumed_weights(name: str | None, preset: str) -> list | None:
+    """The weights of the saved model `name` to train on from; it must be a `preset` network."""
+    if name is None:
+        return None
+    model, spec = _load_saved(name)
+    if spec != architectures.preset_spec(preset):
+        raise CliError(f"{name!r} is not a {preset} network; --resume needs one")
+    return model.get_weights()
+
+
 def cmd_train(args) -> int:
     from dnnlab import data, registry, training
 
@@ -135,6 +145,8 @@ def cmd_train(args) -> int:
         validation_split=args.validation_split,
         on_progress=show,
         strategy=strategy,
+        keep_best=args.keep_best,
+        initial_weights=_resumed_weights(args.resume, args.preset),
     )
     meta = registry.build_meta(result, data_digest=loaded.digest, name=name)
     if args.limit:
@@ -300,6 +312,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--validation-split", type=float, default=0.0)
     p.add_argument("--name", help="model name (default: the preset name)")
+    p.add_argument(
+        "--keep-best",
+        action="store_true",
+        help="end with the best validation epoch's weights (needs a split)",
+    )
+    p.add_argument("--resume", metavar="MODEL", help="train on from a saved model of this preset")
     p.add_argument("--replace", action="store_true", help="replace a saved model of the same name")
     p.add_argument("--limit", type=_positive_int, help="train and test on the first N images only")
     p.add_argument(

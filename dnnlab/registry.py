@@ -127,6 +127,7 @@ class ModelMeta:
     params: int | None = None
     epochs_completed: int | None = None
     stopped_early: bool = False
+    best_epoch: int | None = None  # the epoch whose weights were kept (train's keep_best)
     history: dict = field(default_factory=dict)  # metric → one number per epoch
     test_accuracy: float | None = None
     test_loss: float | None = None
@@ -177,6 +178,7 @@ class ModelMeta:
                 raw.get("epochs_completed"), "epochs_completed", low=0, integer=True
             ),
             stopped_early=stopped,
+            best_epoch=_optional_number(raw.get("best_epoch"), "best_epoch", low=1, integer=True),
             history={_text(k, "history key", 40): _numbers(v, f"history.{k}") for k, v in history.items()},
             test_accuracy=_optional_number(raw.get("test_accuracy"), "test_accuracy", low=0, high=1),
             test_loss=_optional_number(raw.get("test_loss"), "test_loss", low=0),
@@ -297,6 +299,7 @@ def build_meta(result, *, data_digest: str, name: str) -> dict:
         "params": int(result.model.count_params()),
         "epochs_completed": result.epochs_completed,
         "stopped_early": result.stopped,
+        "best_epoch": getattr(result, "best_epoch", None),
         "history": result.history,
         "test_accuracy": result.test_accuracy,
         "test_loss": result.test_loss,

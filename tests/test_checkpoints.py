@@ -71,3 +71,24 @@ def test_training_resumes_from_a_models_weights(small_mnist):
     fresh = training.train(spec, small_mnist, epochs=1, train_images=1000, seed=2)
     assert resumed.history["loss"][0] < fresh.history["loss"][0]
     assert resumed.test_accuracy > fresh.test_accuracy
+
+
+# --- through the command line: the best epoch recorded with the model, and resumed ---------
+
+
+def test_the_cli_keeps_the_best_epoch_records_it_and_trains_a_saved_model_on(models_dir, capsys):
+    from dnnlab import cli, registry
+
+    common = ["train", "--preset", "mlp-relu", "--limit", "2000", "--json"]
+    assert (
+        cli.main([*common, "--epochs", "3", "--validation-split", "0.2", "--keep-best", "--name", "a"]) == 0
+    )
+    meta = registry.read_meta("a")
+    assert meta["best_epoch"] == int(np.argmin(meta["history"]["val_loss"])) + 1
+    assert cli.main([*common, "--epochs", "1", "--resume", "a", "--name", "b"]) == 0
+    resumed = registry.read_meta("b")
+    assert resumed["best_epoch"] is None
+    assert resumed["history"]["loss"][0] < meta["history"]["loss"][0]  # it started trained
+    capsys.readouterr()
+    assert cli.main(["train", "--preset", "cnn", "--limit", "2000", "--epochs", "1", "--resume", "a"]) != 0
+    assert "not a cnn network" in capsys.readouterr().err

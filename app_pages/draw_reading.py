@@ -46,7 +46,7 @@ def show_layers(layers: list) -> None:
     )
     with st.container(horizontal=True, gap="small", key="draw_layers"):
         for picture in pictures:
-            st.image(picture.image, caption=picture.caption, alt=picture.title)
+            st.image(charts.png_data_url(picture.image), caption=picture.caption, alt=picture.title)
 
 
 def read_and_show(image, model_name: str, hint: str, *, layers: bool = False) -> np.ndarray | None:

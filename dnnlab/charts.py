@@ -6,8 +6,10 @@ SVG text, or Altair charts. Colour maps are matplotlib's.
 
 from __future__ import annotations
 
+import base64
 import functools
 import html
+import io
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -17,6 +19,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 from matplotlib import colormaps
+from PIL import Image
 
 from dnnlab import inspection
 from dnnlab.architectures import num_classes
@@ -973,3 +976,12 @@ def seed_ceiling_chart(pairs: pd.DataFrame, title: str) -> alt.LayerChart:
         )
     )
     return alt.layer(means, ticks).properties(autosize=FIT_WIDTH, height=280)
+
+
+def png_data_url(rgb: np.ndarray) -> str:
+    """An RGB picture as a PNG `data:` URL, for pictures that change with every stroke: the
+    browser shows it from the page's own message instead of fetching it from the server's
+    media store (a request that waits behind every other on a busy server)."""
+    buffer = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8)).save(buffer, format="PNG", compress_level=1)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")

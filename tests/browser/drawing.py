@@ -64,6 +64,13 @@ def draw(page, paths, *, steps: int = 3) -> None:
             page.wait_for_function(NEW_IMAGE_JS, arg=before, timeout=60_000)
         except PlaywrightTimeout:
             raise AssertionError(f"no new reading on screen after the stroke from {stroke[0]}") from None
+        idle(page)  # the rest of the page (the layers) drawn too: a click now interrupts nothing
+
+
+def idle(page) -> None:
+    """The app has finished its run, fragment runs included."""
+    wait_for_app(page)
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=60_000)
 
 
 def clear(page) -> None:

@@ -228,6 +228,16 @@ def percentile(values, q: float) -> float:
     return ordered[min(len(ordered) - 1, math.ceil(q / 100 * len(ordered)) - 1)]
 
 
+def summary(name: str, latencies: list[float]) -> str:
+    """One line of figures: median, p95 and max of latencies in milliseconds."""
+    if not latencies:
+        return f"{name}: none"
+    return (
+        f"{name}: median {statistics.median(latencies):.0f} ms, "
+        f"p95 {percentile(latencies, 95):.0f} ms, max {max(latencies):.0f} ms over {len(latencies)}"
+    )
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", help="a running app (default: start `streamlit run app.py`)")

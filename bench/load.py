@@ -32,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from draw_latency import CHROMIUM_FLAGS, digit_paths, percentile, render, start_server  # noqa: E402
+from draw_latency import CHROMIUM_FLAGS, digit_paths, render, start_server, summary  # noqa: E402
 from streamlit_client import Session  # noqa: E402
 from streamlit_client import canvas_state as png_state  # noqa: E402
 
@@ -169,15 +169,6 @@ async def run(url: str, args) -> Hall:
         await training
         await browser.close()
     return hall
-
-
-def summary(name: str, latencies: list[float]) -> str:
-    if not latencies:
-        return f"{name}: none"
-    return (
-        f"{name}: median {statistics.median(latencies):.0f} ms, "
-        f"p95 {percentile(latencies, 95):.0f} ms, max {max(latencies):.0f} ms over {len(latencies)}"
-    )
 
 
 def main() -> int:

@@ -28,7 +28,6 @@ import os
 import resource
 import shutil
 import sqlite3
-import statistics
 import sys
 import tempfile
 import time
@@ -42,7 +41,7 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from draw_latency import digit_paths, percentile, render  # noqa: E402
+from draw_latency import digit_paths, render, summary  # noqa: E402
 from streamlit_client import Session, canvas_state  # noqa: E402
 
 from dnnlab import room  # noqa: E402
@@ -162,15 +161,6 @@ async def lecture(url: str, code: str, args) -> Tally:
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def summary(name: str, values: list[float]) -> str:
-    if not values:
-        return f"{name}: none"
-    return (
-        f"{name}: median {statistics.median(values):.0f} ms, p95 {percentile(values, 95):.0f} ms, "
-        f"max {max(values):.0f} ms over {len(values)}"
-    )
 
 
 def main() -> int:

@@ -125,18 +125,25 @@ def start_streamlit(
         )  # fmt: skip
     process.log_path = log_path
     url = f"http://127.0.0.1:{port}"
+    wait_healthy(process, url, timeout, lambda: log_tail(log_path), "streamlit")
+    return process, url
+
+
+def wait_healthy(process: subprocess.Popen, url: str, timeout: float, log, what: str) -> None:
+    """Poll `url`'s `/_stcore/health` until it answers 200; if `process` exits or the time
+    runs out, kill it and raise with `log()` (the tail of its log) in the message."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"streamlit exited:\n{log_tail(log_path)}")
+            raise RuntimeError(f"{what} exited:\n{log()}")
         try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
                 if r.status == 200:
-                    return process, url
+                    return
         except OSError:
             time.sleep(0.2)  # polling the health endpoint, not waiting for an event
     process.kill()
-    raise RuntimeError(f"streamlit did not answer /_stcore/health within {timeout} s:\n{log_tail(log_path)}")
+    raise RuntimeError(f"{what} did not answer /_stcore/health within {timeout} s:\n{log()}")
 
 
 def log_tail(path: Path, size: int = 4000) -> str:

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.support import ROOT, copy_shipped, free_port, start_streamlit
+from tests.support import ROOT, copy_shipped, free_port, log_tail, start_streamlit, wait_healthy
 
 TEMPLATE = ROOT / "deploy" / "nginx" / "dnnlab.conf.template"
 NGINX = shutil.which("nginx", path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin"]))
@@ -126,18 +126,8 @@ def start_nginx(folder: Path, upstreams: list[str]) -> tuple[subprocess.Popen, s
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"nginx exited: {(folder / 'error.log').read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return process, url, access_log
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("nginx did not pass requests on within 60 s")
+    wait_healthy(process, url, 60, lambda: log_tail(folder / "error.log"), "nginx")
+    return process, url, access_log
 
 
 def stop(processes: list[subprocess.Popen]) -> None:

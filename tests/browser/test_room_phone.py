@@ -37,12 +37,8 @@ def touch_draw(page, paths, box) -> None:
 
 
 @pytest.fixture
-def projector(browser, app_server):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    yield page
-    context.close()
+def projector(app_page):
+    return app_page  # the lecturer's laptop: conftest's desktop browser context
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.draw_latency import SETTLE_MS, choose_model, clear, draw, launch, percentile, start_server  # noqa: E402
+from bench.draw_latency import SETTLE_MS, choose_model, draw, launch, percentile, start_server  # noqa: E402
 from tests.support import DIGIT_STROKES, digit_paths, render  # noqa: E402
 
 # As bench/draw_latency.py's probe, but the state on screen is the "Prediction" text and
@@ -56,6 +56,17 @@ PROBE_JS = """
   document.addEventListener('load', check, true);  // an image finishing its load changes no DOM
 })();
 """
+
+
+def reset(page) -> None:
+    """Empty the canvas in place with its own (hidden) reset button, and wait for the hint.
+
+    In place: a new canvas (Clear) can miss a stroke that starts before it is ready."""
+    from playwright.sync_api import expect
+
+    page.locator('button[aria-label="Reset canvas & history"]').dispatch_event("click")
+    expect(page.get_by_test_id("stMetric")).to_have_count(0, timeout=60_000)
+    expect(page.get_by_text("Draw a digit on the black square")).to_be_visible(timeout=60_000)
 
 
 def wait_for_everything(page, after: float, timeout: float = 120.0) -> tuple[float, float]:
@@ -93,7 +104,7 @@ def browser_timings(url: str, strokes: int, model: str) -> list[tuple[float, flo
         single_stroke = [d for d, paths in DIGIT_STROKES.items() if len(paths) == 1]
         times = []
         for i in range(strokes + 2):
-            clear(page)
+            reset(page)
             ms = wait_for_everything(page, draw(page, digit_paths(single_stroke[i % len(single_stroke)])))
             if i >= 2:  # the first strokes load the images' first sources and warm the caches
                 times.append(ms)

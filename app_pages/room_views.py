@@ -10,7 +10,8 @@ import streamlit as st
 
 from app_pages.common import usable_models
 from app_pages.room_common import room_store
-from dnnlab import room, room_analysis, room_charts
+from dnnlab import room, room_analysis
+from dnnlab.charts import room as room_charts
 
 WALL_PER_DIGIT = 48  # the latest drawings of each reading: three rows of sixteen on a projector
 MISSED_SHOWN = 40  # the latest drawings no network read: a projector shows a few dozen at most

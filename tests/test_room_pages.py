@@ -250,7 +250,7 @@ def test_accuracy_confusion_and_misses_count_what_was_sent():
 
 
 def test_the_wall_paints_misread_drawings_in_another_colour():
-    from dnnlab import room_charts
+    from dnnlab.charts import room as room_charts
 
     images = np.full((3, 28, 28), 255, np.uint8)
     picture = room_charts.thumbnails(images, [False, True, False], columns=2, scale=1)

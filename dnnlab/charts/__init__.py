@@ -1,7 +1,8 @@
 """Every chart and picture the app shows, built from the numbers `dnnlab` computes.
 
 Pages only place what these functions return: RGB pictures (numpy uint8 arrays),
-SVG text, or Altair charts. Colour maps are matplotlib's.
+SVG text, or Altair charts. Colour maps are matplotlib's. The Room page's projector
+charts are in `dnnlab.charts.room`.
 """
 
 from __future__ import annotations

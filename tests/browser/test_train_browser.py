@@ -40,6 +40,18 @@ def settle(page, sidebar, preset: str):
     expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=60_000)
 
 
+def click_preset(page, sidebar, preset: str):
+    """Click a preset and wait for the form it rebuilds. A preset replaces every widget
+    (their keys carry the form's version), so a value typed before the new ones mount
+    goes to an old, vanishing widget; when the preset was already the highlighted one,
+    `settle` alone cannot tell the rerun has not started yet."""
+    epochs = sidebar.locator('[class*="st-key-train_epochs_"]').first.get_attribute("class")
+    version = int(re.search(r"st-key-train_epochs_(\d+)", epochs).group(1))
+    sidebar.get_by_role("button", name=preset, exact=True).click()
+    expect(sidebar.locator(f".st-key-train_epochs_{version + 1}")).to_be_visible(timeout=60_000)
+    settle(page, sidebar, preset)
+
+
 def metric(page, label: str):
     return page.get_by_test_id("stMetric").filter(has_text=label)
 
@@ -60,8 +72,7 @@ def test_pick_a_preset_and_train_one_epoch(app_page, app_server):
     page = app_page
     sidebar = open_train(page, app_server)
     expect(page.get_by_text("DNNLAB_TRAIN_LIMIT=2000")).to_be_visible()
-    sidebar.get_by_role("button", name="mlp-relu", exact=True).click()
-    settle(page, sidebar, "mlp-relu")  # else the preset's rerun can undo the epochs typed next
+    click_preset(page, sidebar, "mlp-relu")
     epochs = sidebar.get_by_label("Epochs")
     epochs.fill("1")
     epochs.press("Enter")

@@ -7,7 +7,7 @@ from app_pages import canvas, draw_invariance, draw_occlusion, draw_units
 from app_pages.common import model_picker
 from app_pages.draw_reading import read_and_show
 from app_pages.presentation import is_presenting
-from dnnlab import inference
+from dnnlab import images
 from dnnlab.safe_text import escape_markdown
 
 INSIDE = ["Occlusion", "Invariance", "What units want"]
@@ -55,8 +55,8 @@ def upload_panel(model_name: str) -> None:
     if upload is None:
         return
     try:
-        image = inference.read_image(upload.getvalue(), name=upload.name)
-    except inference.ImageError as e:
+        image = images.read_image(upload.getvalue(), name=upload.name)
+    except images.ImageError as e:
         st.error(f"Cannot read this file: {escape_markdown(e)}. Upload a PNG or JPEG image of a digit.")
         return
     blank = f"{escape_markdown(upload.name)} looks blank: upload an image with one digit on it."

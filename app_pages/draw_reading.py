@@ -9,7 +9,7 @@ import streamlit as st
 
 from app_pages.common import saved_model
 from app_pages.presentation import is_presenting
-from dnnlab import charts, inference, registry
+from dnnlab import charts, images, inference, registry
 from dnnlab.architectures import ModelSpec
 from dnnlab.safe_text import escape_markdown
 
@@ -63,15 +63,15 @@ def read_and_show(image, model_name: str, hint: str, *, layers: bool = False) ->
         charts.probability_spec(np.full(10, 0.1), 0)
     try:
         if image is None:
-            raise inference.BlankImageError("nothing drawn yet")
+            raise images.BlankImageError("nothing drawn yet")
         if layers:
             reading, outputs = inference.read_digit_layers(model, spec, image)
         else:
             reading, outputs = inference.read_digit(model, spec, image), None
-    except inference.BlankImageError:
+    except images.BlankImageError:
         st.info(hint)
         return None
-    except inference.ImageError as e:
+    except images.ImageError as e:
         st.error(f"Cannot read this image: {escape_markdown(e)}")
         return None
     show_reading(reading, outputs)

@@ -6,7 +6,7 @@ import streamlit as st
 
 from app_pages import canvas
 from app_pages.room_common import canvas_side, room_store, talk_networks
-from dnnlab import inference, room, room_analysis
+from dnnlab import images, room, room_analysis
 from dnnlab.safe_text import escape_markdown
 
 BIG_BUTTONS = """<style>
@@ -54,9 +54,9 @@ def phone(code: str, side: int) -> None:
     try:
         if image is None:
             talk_networks()  # loaded and warmed up while the student starts drawing
-            raise inference.BlankImageError("nothing drawn yet")
+            raise images.BlankImageError("nothing drawn yet")
         image28, readings, png = read_once(image)
-    except inference.BlankImageError:
+    except images.BlankImageError:
         st.info("Draw your digit with a finger on the black square.")
         return
     with st.container(horizontal=True):

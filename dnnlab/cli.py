@@ -195,14 +195,14 @@ def cmd_models(args) -> int:
 
 
 def cmd_predict(args) -> int:
-    from dnnlab import inference
+    from dnnlab import images, inference
 
     model, spec = _load_saved(args.model)
     results, failed = [], 0
     for file in args.files:
         try:
-            probabilities = inference.predict(model, spec, inference.read_image(file))
-        except inference.ImageError as e:
+            probabilities = inference.predict(model, spec, images.read_image(file))
+        except images.ImageError as e:
             failed += 1
             message = str(e) if str(e).startswith(str(file)) else f"{file}: {e}"
             print(f"error: {message}", file=sys.stderr)

@@ -12,11 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from dnnlab.architectures import ModelSpec, prepare_inputs
-from dnnlab.images import BlankImageError, ImageError, read_image
 from dnnlab.preprocess import prepare
 from dnnlab.probes import probe
-
-__all__ = ["BlankImageError", "ImageError", "read_image"]  # re-exported until callers use `images`
 
 
 def predict_prepared(model, spec: ModelSpec, image28: np.ndarray) -> np.ndarray:
@@ -46,7 +43,7 @@ class Reading:
 
 
 def read_digit(model, spec: ModelSpec, image) -> Reading:
-    """Prepare a raw drawing or photo and classify it (raises `BlankImageError` if blank)."""
+    """Prepare a raw drawing or photo and classify it (raises `images.BlankImageError` if blank)."""
     image28 = prepare(image)
     return Reading(image28, predict_prepared(model, spec, image28))
 

@@ -24,7 +24,7 @@ def read_with_networks(
 
     The drawing is prepared once and each network runs its traced single-sample forward
     pass (`inference.predict_prepared`), a few milliseconds each. Raises
-    `inference.BlankImageError` when nothing is drawn.
+    `images.BlankImageError` when nothing is drawn.
     """
     image28 = preprocess.prepare(image)
     readings = []

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dnnlab import inference, preprocess, registry
+from dnnlab import images, inference, preprocess, registry
 from dnnlab.architectures import ModelSpec
 from tests.support import digit_paths, render
 
@@ -123,12 +123,12 @@ def test_the_target_stroke_range_is_mnists_own(mnist):
     ids=["black", "white", "transparent", "two-pixels"],
 )
 def test_a_blank_image_is_refused(image):
-    with pytest.raises(inference.BlankImageError, match="blank"):
+    with pytest.raises(images.BlankImageError, match="blank"):
         preprocess.prepare(image)
 
 
 def test_a_bad_array_shape_is_refused_with_its_shape():
-    with pytest.raises(inference.ImageError, match=r"\(280, 280, 2\)"):
+    with pytest.raises(images.ImageError, match=r"\(280, 280, 2\)"):
         preprocess.prepare(np.zeros((280, 280, 2), np.uint8))
 
 
@@ -206,7 +206,7 @@ def png_bytes(array: np.ndarray, fmt: str = "PNG") -> bytes:
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
 def test_an_uploaded_photo_reads_like_the_drawing(fmt):
     drawing = inverted(render(digit_paths(4)))[..., :3]  # black on white, like paper
-    array = inference.read_image(png_bytes(drawing, fmt), name=f"four.{fmt.lower()}")
+    array = images.read_image(png_bytes(drawing, fmt), name=f"four.{fmt.lower()}")
     assert np.abs(preprocess.prepare(array) - preprocess.prepare(render(digit_paths(4)))).mean() < 2.0
 
 
@@ -223,7 +223,7 @@ def test_a_photo_under_uneven_light_reads_like_the_drawing(shipped):
     model, spec = shipped["cnn"]
     for digit in range(10):
         drawing = render(digit_paths(digit))
-        upload = inference.read_image(png_bytes(under_uneven_light(drawing), "JPEG"), name="photo.jpg")
+        upload = images.read_image(png_bytes(under_uneven_light(drawing), "JPEG"), name="photo.jpg")
         prepared, reference = preprocess.prepare(upload), preprocess.prepare(drawing)
         # The same image, up to the whole-pixel centring (a centre of mass near x.5 may round
         # either way).
@@ -242,5 +242,5 @@ def test_a_photo_under_uneven_light_reads_like_the_drawing(shipped):
     ids=["empty", "text", "truncated"],
 )
 def test_an_unreadable_upload_is_refused_by_name(data, message):
-    with pytest.raises(inference.ImageError, match=f"bad.png: {message}"):
-        inference.read_image(data, name="bad.png")
+    with pytest.raises(images.ImageError, match=f"bad.png: {message}"):
+        images.read_image(data, name="bad.png")

@@ -61,23 +61,41 @@ class Layer(NamedTuple):
     kwargs: Mapping[str, Any] = MappingProxyType({})
 
 
-def layer_plan(spec: ModelSpec) -> list[Layer]:
-    """The layers after the Input, in order.
+class Residual(NamedTuple):
+    """A skip connection: `Add()([shortcut(x), body(x)])`, the shortcut empty for identity."""
+
+    body: tuple[Layer, ...]
+    shortcut: tuple[Layer, ...] = ()
+
+
+def graph_plan(spec: ModelSpec) -> list[Layer | Residual]:
+    """The layers after the Input, in order, a `Residual` wherever a skip connection adds
+    a block's input to its output.
 
     `build_model` and `keras_code` both read this list, so the code shown to a user
     builds exactly the model that was trained.
+
+    Skip connections (`spec.skip`) go round each convolution and each dense layer after
+    the first, before batch norm, dropout and pooling. Identity where the shapes agree;
+    where they differ, the cheapest projection that makes them agree: a valid
+    convolution shrinks the image by kernel−1 pixels, so the shortcut takes the centre
+    crop (the pixels the kernel is centred on) and a bias-free 1×1 convolution when the
+    number of channels changes (1 → 8 costs 8 weights); a dense layer whose width
+    changes gets a bias-free linear Dense. The first dense layer has none: a projection
+    from the 784 pixels (or the flattened maps) would cost as many weights as the layer.
     """
     penalty = {"kernel_regularizer": L2Penalty(spec.l2)} if spec.l2 else {}
 
-    def hidden(kind: str, args: tuple, kwargs: dict) -> list[Layer]:
-        block = [Layer(kind, args, {**kwargs, "activation": spec.activation, **penalty})]
+    def hidden(kind: str, args: tuple, kwargs: dict, shortcut: tuple | None) -> list:
+        layer = Layer(kind, args, {**kwargs, "activation": spec.activation, **penalty})
+        block: list = [layer if shortcut is None else Residual((layer,), shortcut)]
         if spec.batch_norm:
             block.append(Layer("BatchNormalization"))
         if spec.dropout:
             block.append(Layer("Dropout", (spec.dropout,)))
         return block
 
-    plan: list[Layer] = []
+    plan: list = []
     if spec.augment:
         # Small random shifts and rotations, active only while training.
         if not spec.is_conv:
@@ -86,20 +104,45 @@ def layer_plan(spec: ModelSpec) -> list[Layer]:
         if not spec.is_conv:
             plan.append(Layer("Flatten"))
     kernel = (spec.kernel_size, spec.kernel_size)
+    channels = 1
     for filters in spec.conv_filters:
-        plan += hidden("Conv2D", (filters,), {"kernel_size": kernel})
+        shortcut = None
+        if spec.skip:
+            shortcut = (Layer("Cropping2D", (spec.kernel_size // 2,)),)
+            if filters != channels:
+                shortcut += (Layer("Conv2D", (filters,), {"kernel_size": (1, 1), "use_bias": False}),)
+        plan += hidden("Conv2D", (filters,), {"kernel_size": kernel}, shortcut)
+        channels = filters
         if spec.pool_size > 1:
             plan.append(Layer("MaxPooling2D", (), {"pool_size": (spec.pool_size, spec.pool_size)}))
     if spec.is_conv:
         plan.append(Layer("Flatten"))
+    width = None  # the previous dense layer's, if any
     for units in spec.dense_units:
-        plan += hidden("Dense", (units,), {})
+        shortcut = None
+        if spec.skip and width is not None:
+            shortcut = () if units == width else (Layer("Dense", (units,), {"use_bias": False}),)
+        plan += hidden("Dense", (units,), {}, shortcut)
+        width = units
     plan.append(Layer("Dense", (num_classes,), {"activation": "softmax"}))
     return plan
 
 
+def layer_plan(spec: ModelSpec) -> list[Layer]:
+    """Every Keras layer `build_model` makes, in the order it makes them (and Keras lists
+    them): a residual block's shortcut, then its body, then its `Add`."""
+    flat: list[Layer] = []
+    for step in graph_plan(spec):
+        if isinstance(step, Residual):
+            flat += [*step.shortcut, *step.body, Layer("Add")]
+        else:
+            flat.append(step)
+    return flat
+
+
 def build_model(spec: ModelSpec):
-    """The Keras model of a spec (not compiled)."""
+    """The Keras model of a spec (not compiled): a `Sequential` stack, or with skip
+    connections a functional model whose `Add` layers join the two paths."""
     import keras
     from keras import layers
 
@@ -107,9 +150,22 @@ def build_model(spec: ModelSpec):
         kwargs = {k: v.build() if isinstance(v, L2Penalty) else v for k, v in layer.kwargs.items()}
         return getattr(layers, layer.kind)(*layer.args, **kwargs)
 
-    return keras.Sequential(
-        [keras.Input(shape=spec.input_shape)] + [make(layer) for layer in layer_plan(spec)]
-    )
+    plan = graph_plan(spec)
+    if not spec.skip:
+        return keras.Sequential([keras.Input(shape=spec.input_shape)] + [make(layer) for layer in plan])
+    inputs = keras.Input(shape=spec.input_shape)
+    x = inputs
+    for step in plan:
+        if isinstance(step, Residual):
+            body, shortcut = x, x
+            for layer in step.shortcut:  # made first: Keras lists the Add's first input's path first
+                shortcut = make(layer)(shortcut)
+            for layer in step.body:
+                body = make(layer)(body)
+            x = layers.Add()([shortcut, body])
+        else:
+            x = make(step)(x)
+    return keras.Model(inputs, x)
 
 
 def compile_model(model, learning_rate: float = 1e-3, steps_per_execution: int = 1):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dnnlab.architectures import Layer, ModelSpec, layer_plan, preset_of
+from dnnlab.architectures import Layer, ModelSpec, Residual, graph_plan, preset_of
 from dnnlab.config import MNIST_TRAIN_IMAGES
 
 _TEMPLATE = '''"""{title}, trained on MNIST with Keras.
@@ -33,12 +33,7 @@ else:
     (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
 {subset}
 {prepare}
-# The network
-model = keras.Sequential(
-    [
-{layers}
-    ]
-)
+{network}
 model.summary()
 
 model.compile(
@@ -67,6 +62,31 @@ def _render_layer(layer: Layer) -> str:
             continue  # Keras's default: no activation function, as on the talk's slides
         parts.append(f"{key}={value!r}")  # an L2Penalty writes itself as Keras code
     return f"layers.{layer.kind}({', '.join(parts)})"
+
+
+def _network_lines(spec: ModelSpec) -> str:
+    """`model = ...`: a `keras.Sequential` list, or with skip connections the functional
+    API, each layer made in the order `build_model` makes it (so their names agree)."""
+    plan = graph_plan(spec)
+    if not spec.skip:
+        lines = [f"        keras.Input(shape={spec.input_shape!r}),"]
+        lines += [f"        {_render_layer(layer)}," for layer in plan]
+        return "# The network\nmodel = keras.Sequential(\n    [\n" + "\n".join(lines) + "\n    ]\n)"
+    lines = [
+        "# The network, with skip connections: each block's input is added to its output",
+        f"inputs = keras.Input(shape={spec.input_shape!r})",
+        "x = inputs",
+    ]
+    for step in plan[:-1]:
+        if not isinstance(step, Residual):
+            lines.append(f"x = {_render_layer(step)}(x)")
+            continue
+        lines.append("shortcut = x")
+        lines += [f"shortcut = {_render_layer(layer)}(shortcut)" for layer in step.shortcut]
+        lines += [f"x = {_render_layer(layer)}(x)" for layer in step.body]
+        lines.append("x = layers.Add()([shortcut, x])")
+    lines += [f"outputs = {_render_layer(plan[-1])}(x)", "model = keras.Model(inputs, outputs)"]
+    return "\n".join(lines)
 
 
 def _prepare_lines(spec: ModelSpec) -> str:
@@ -111,8 +131,6 @@ def keras_code(
 ) -> str:
     """A runnable script that builds and trains exactly this spec."""
     preset = preset_of(spec)
-    layers = [f"        keras.Input(shape={spec.input_shape!r}),"]
-    layers += [f"        {_render_layer(layer)}," for layer in layer_plan(spec)]
     return _TEMPLATE.format(
         title=f"The {preset!r} network" if preset else "A custom network",
         filename=filename,
@@ -126,5 +144,5 @@ def keras_code(
         else f"\n# Train on the first {train_images:,} images only\n"
         f"x_train, y_train = x_train[:{int(train_images)}], y_train[:{int(train_images)}]\n",
         prepare=_prepare_lines(spec),
-        layers="\n".join(layers),
+        network=_network_lines(spec),
     )

@@ -56,6 +56,8 @@ class Setting:
     def check(self, value, name: str | None = None) -> None:
         """A ValueError naming `name` (the URL key by default) if `value` is not allowed."""
         name = name or self.key
+        if self.kind == "bool" and not isinstance(value, bool):
+            raise ValueError(f"{name}={value!r} is not true or false")
         if self.kind == "choice":
             if value not in self.choices:
                 allowed = ", ".join(map(str, self.choices))
@@ -153,6 +155,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("pool", "pool_size", "spec", "choice", "radio", "Max pooling", "Network",
             choices=(1, 2), choice_labels=("none", "2×2"),
             help="2×2 max pooling after each convolution, or none"),
+    Setting("skip", "skip", "spec", "bool", "toggle", "Skip connections", "Network",
+            help="Add each block's input to its output (a residual network); a projection "
+                 "matches the sizes where they differ."),
     Setting("dropout", "dropout", "spec", "float", "slider", "Dropout", "Regularisation",
             low=0.0, high=0.8, step=0.05),
     Setting("bn", "batch_norm", "spec", "bool", "toggle", "Batch normalisation", "Regularisation"),
@@ -200,6 +205,7 @@ class ModelSpec:
     conv_filters: tuple[int, ...] = ()
     kernel_size: int = 3
     pool_size: int = 2
+    skip: bool = False  # residual connections around the blocks (`architectures.graph_plan`)
     # The talk's "things to consider" when scaling up.
     dropout: float = 0.0
     batch_norm: bool = False

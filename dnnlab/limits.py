@@ -86,10 +86,14 @@ def parameters(spec) -> int:
     total = 0
     for filters in spec.conv_filters:
         total += spec.kernel_size**2 * channels * filters + filters + batch_norm * filters
+        if spec.skip and channels != filters:
+            total += channels * filters  # the shortcut's bias-free 1×1 convolution
         side, channels = (side - spec.kernel_size + 1) // spec.pool_size, filters
         features = side * side * channels
-    for units in spec.dense_units:
+    for i, units in enumerate(spec.dense_units):
         total += features * units + units + batch_norm * units
+        if spec.skip and i > 0 and features != units:
+            total += features * units  # the shortcut's bias-free projection
         features = units
     return total + features * 10 + 10
 
@@ -100,8 +104,8 @@ def batch_bytes(spec, batch_size: int) -> int:
     side, per_image = 28, 784
     for filters in spec.conv_filters:
         side -= spec.kernel_size - 1
-        per_image += side * side * filters
+        per_image += side * side * filters * (2 if spec.skip else 1)  # and the Add's sum
         side //= spec.pool_size
         per_image += side * side * filters if spec.pool_size > 1 else 0
-    per_image += sum(spec.dense_units) + 10
+    per_image += sum(spec.dense_units) * (2 if spec.skip else 1) + 10
     return batch_size * per_image * 4 * 2

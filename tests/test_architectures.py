@@ -139,3 +139,57 @@ def test_preset_names_are_the_talks():
     assert list(PRESETS) == ["mlp-raw", "mlp-rescaled", "mlp-relu", "cnn"]
     with pytest.raises(ValueError, match="choose one of mlp-raw, mlp-rescaled, mlp-relu, cnn"):
         preset_spec("resnet")
+
+
+def _wiring(model) -> dict[str, list[str]]:
+    """Each layer's name → the names of the layers feeding it, from Keras's own config."""
+    return {
+        layer["name"]: [node["args"][0]["config"]["keras_history"][0] for node in layer["inbound_nodes"]]
+        if layer["class_name"] != "Add"
+        else [t["config"]["keras_history"][0] for t in layer["inbound_nodes"][0]["args"][0]]
+        for layer in model.get_config()["layers"]
+        if layer["inbound_nodes"]
+    }
+
+
+@pytest.mark.parametrize("conv", [(), (8, 16)])
+def test_skip_connections_add_each_blocks_input_to_its_output(conv):
+    from dnnlab.limits import parameters
+
+    spec = ModelSpec(conv_filters=conv, dense_units=(32, 32, 16), skip=True)
+    keras.backend.clear_session()
+    model = build_model(spec)
+    kinds = [type(layer).__name__ for layer in model.layers]
+    # one Add per convolution and per dense layer after the first
+    assert kinds.count("Add") == len(conv) + len(spec.dense_units) - 1
+    wiring = _wiring(model)
+    for add in (name for name in wiring if name.startswith("add")):
+        shortcut, body = wiring[add]
+        assert type(model.get_layer(body)).__name__ in ("Conv2D", "Dense")
+        assert shortcut != body
+    assert model.count_params() == parameters(spec)  # the cap counts without building
+    plain = ModelSpec(conv_filters=conv, dense_units=(32, 32, 16))
+    assert parameters(plain) == build_model(plain).count_params()
+    # The projections are what the skip adds: 1x1 convolutions (1→8, 8→16) and one
+    # 32→16 linear map, all without biases.
+    projections = (1 * 8 + 8 * 16 if conv else 0) + 32 * 16
+    assert model.count_params() - build_model(plain).count_params() == projections
+
+
+def test_identity_skip_keeps_the_shape_and_sums_the_two_paths():
+    spec = ModelSpec(dense_units=(16, 16), activation="relu", skip=True)
+    model = build_model(spec)
+    x = np.random.default_rng(0).random((4, 784), dtype=np.float32)
+    first, second = (la for la in model.layers if type(la).__name__ == "Dense" and la.units == 16)
+    h1 = keras.ops.convert_to_numpy(first(x))
+    expected = h1 + keras.ops.convert_to_numpy(second(h1))
+    add = next(la for la in model.layers if type(la).__name__ == "Add")
+    seen = keras.Model(model.inputs, add.output)(x)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(seen), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_skip_is_off_for_the_presets_and_shows_in_the_summary():
+    assert not any(p.spec.skip for p in PRESETS.values())
+    assert "Add" not in summary_text(build_model(preset_spec("cnn")))
+    text = summary_text(build_model(ModelSpec(conv_filters=(8, 8), dense_units=(), skip=True)))
+    assert text.count("(Add)") == 2 and "(Cropping2D)" in text

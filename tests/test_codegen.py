@@ -20,11 +20,15 @@ def subset_npz(tmp_path_factory, small_mnist):
     return path
 
 
+NETWORK_NAMES = {"model", "inputs", "x", "shortcut", "outputs"}  # what the network's statements assign
+
+
 def _model_from_code(code: str):
-    """Execute only the imports and the `model = keras.Sequential(...)` statement."""
+    """Execute only the imports and the statements that build `model` (a `keras.Sequential`
+    list, or the functional API's lines with skip connections)."""
     tree = ast.parse(code)
     keep = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
-    keep += [n for n in tree.body if isinstance(n, ast.Assign) and ast.unparse(n.targets[0]) == "model"]
+    keep += [n for n in tree.body if isinstance(n, ast.Assign) and ast.unparse(n.targets[0]) in NETWORK_NAMES]
     scope: dict = {}
     exec(compile(ast.Module(keep, type_ignores=[]), "<generated>", "exec"), scope)
     return scope["model"]
@@ -36,7 +40,10 @@ SPECS = {
     "extras": ModelSpec(
         conv_filters=(8, 16), dense_units=(32,), dropout=0.2, batch_norm=True, l2=1e-4, augment=True
     ),
-}
+    "skip-mlp": ModelSpec(dense_units=(32, 32, 16), skip=True),
+    "skip-cnn": ModelSpec(conv_filters=(8, 16), dense_units=(32, 32), kernel_size=5, skip=True,
+                          batch_norm=True, dropout=0.1, l2=1e-4),
+}  # fmt: skip
 
 
 @pytest.mark.parametrize("name", list(SPECS))
@@ -50,6 +57,21 @@ def test_generated_code_builds_exactly_the_spec(name):
         layer.output.shape for layer in built.layers
     ]
     assert generated.count_params() == built.count_params()
+
+
+@pytest.mark.parametrize("name", ["skip-mlp", "skip-cnn"])
+def test_generated_skip_connections_are_the_same_graph(name):
+    """The exported functional code makes the same layers, wired the same way: Keras's
+    whole config (names, arguments, each layer's inputs) equals the built model's."""
+    import keras
+
+    keras.backend.clear_session()  # layer names count from 0 in both
+    built = build_model(SPECS[name]).get_config()
+    keras.backend.clear_session()
+    generated = _model_from_code(keras_code(SPECS[name])).get_config()
+    assert generated == built
+    adds = [layer for layer in built["layers"] if layer["class_name"] == "Add"]
+    assert len(adds) == len(SPECS[name].conv_filters) + len(SPECS[name].dense_units) - 1
 
 
 def test_talk_style():

@@ -25,6 +25,7 @@ CUSTOM = TrainConfig(
         batch_norm=True,
         l2=0.0003,
         augment=True,
+        skip=True,
     ),
     HyperParams(
         epochs=3, batch_size=64, learning_rate=0.003, seed=7, validation_split=0.1, train_images=10_000
@@ -195,3 +196,16 @@ def test_widget_values_and_train_kwargs():
 
 def test_module_examples():
     assert doctest.testmod(config_module).failed == 0
+
+
+def test_skip_connections_are_a_validated_toggle_off_by_default():
+    assert not ModelSpec().skip and not any(p.spec.skip for p in PRESETS.values())
+    with pytest.raises(ValueError, match="skip='yes' is not true or false"):
+        ModelSpec(skip="yes")
+    config, messages = TrainConfig.from_query({"preset": "mlp-relu", "skip": "1"})
+    assert messages == [] and config.spec.skip and config.to_query() == {"preset": "mlp-relu", "skip": "1"}
+    config, messages = TrainConfig.from_query({"preset": "cnn", "skip": "maybe"})
+    assert not config.spec.skip and messages == [
+        "URL: skip='maybe' is not a yes/no value; use 1 or 0; using skip=0."
+    ]
+    assert ModelSpec.from_dict({k: v for k, v in ModelSpec().to_dict().items() if k != "skip"}) == ModelSpec()

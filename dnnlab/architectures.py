@@ -168,6 +168,31 @@ def build_model(spec: ModelSpec):
     return keras.Model(inputs, x)
 
 
+def run_layers(spec: ModelSpec, layers, x, after=None):
+    """`x` through a built model's layers (`model.layers`; an InputLayer is passed over),
+    wired as `graph_plan` wires them: the layer-by-layer pass that lets `dnnlab.probes`
+    change a layer's output (`after(layer, output)`) on its way to the next."""
+    remaining = iter(la for la in layers if type(la).__name__ != "InputLayer")
+
+    def call(h):
+        layer = next(remaining)
+        out = layer(h, training=False)
+        return out if after is None else after(layer, out)
+
+    h = x
+    for step in graph_plan(spec):
+        if isinstance(step, Residual):
+            shortcut = h
+            for _ in step.shortcut:
+                shortcut = call(shortcut)
+            for _ in step.body:
+                h = call(h)
+            h = call([shortcut, h])
+        else:
+            h = call(h)
+    return h
+
+
 def compile_model(model, learning_rate: float = 1e-3, steps_per_execution: int = 1):
     """Compile as in the talk: Adam, sparse categorical cross-entropy, accuracy.
 

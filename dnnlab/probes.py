@@ -27,7 +27,7 @@ from collections.abc import Collection, Mapping
 
 import numpy as np
 
-from dnnlab.architectures import ModelSpec, num_classes, prepare_inputs
+from dnnlab.architectures import ModelSpec, num_classes, prepare_inputs, run_layers
 
 # Layers whose outputs are "units" a neurophysiologist would record from.
 UNIT_LAYERS = frozenset({"Conv2D", "Dense"})
@@ -167,12 +167,11 @@ class Probe:
         import tensorflow as tf
 
         def run(x, masks):
-            h, masks = x, dict(zip(self.lesionable, masks, strict=True))
-            for layer in self.layers:
-                h = layer(h, training=False)
-                if layer.name in masks:
-                    h = h * masks[layer.name]
-            return h
+            masks = dict(zip(self.lesionable, masks, strict=True))
+            # Along the spec's wiring, skip connections included.
+            return run_layers(
+                self.spec, self.layers, x, lambda la, h: h * masks[la.name] if la.name in masks else h
+            )
 
         vectors = [tf.TensorSpec((n,), tf.float32) for n in self.lesionable.values()]
         return tf.function(run, input_signature=[self._signature(), vectors])

@@ -193,3 +193,19 @@ def test_skip_is_off_for_the_presets_and_shows_in_the_summary():
     assert "Add" not in summary_text(build_model(preset_spec("cnn")))
     text = summary_text(build_model(ModelSpec(conv_filters=(8, 8), dense_units=(), skip=True)))
     assert text.count("(Add)") == 2 and "(Cropping2D)" in text
+
+
+@pytest.mark.parametrize("conv", [(), (8, 16)])
+def test_layer_by_layer_runs_follow_the_skip_connections(conv):
+    """`dnnlab.probes` runs a network layer by layer (to silence units): with skip
+    connections it must still compute what the model computes."""
+    from dnnlab.probes import probe
+
+    spec = ModelSpec(conv_filters=conv, dense_units=(16, 32, 32), skip=True)
+    model = build_model(spec)
+    x = np.random.default_rng(1).random((6, *spec.input_shape), dtype=np.float32)
+    p = probe(model, spec)
+    np.testing.assert_allclose(p.predict(x), keras.ops.convert_to_numpy(model(x)), rtol=1e-5, atol=1e-6)
+    last_hidden = [name for name in p.lesionable if model.get_layer(name).output.shape[-1] == 32][-1]
+    silenced = p.predict(x, {last_hidden: np.zeros(32)})
+    assert not np.allclose(silenced, p.predict(x))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dnnlab import data, errors, lesions, registry, rsa, staircase  # noqa: E402
+from dnnlab import charts, data, errors, lesions, registry, rsa, staircase  # noqa: E402
 from dnnlab.architectures import PRESETS, ModelSpec  # noqa: E402
 
 
@@ -36,7 +36,7 @@ def measure(name, x, y):
         sample = rsa.rsa_sample(y)
         result = rsa.representational_similarity(model, spec, x[sample], y[sample])
         for rdm in result.rdms:
-            rsa.rdm_image(rdm)
+            charts.rdm_image(rdm)
     layer = next(iter(lesions.lesionable_layers(model)))
     with timed(f"{name}: lesion 2 units"):
         lesions.lesion(model, spec, x, y, layer, [0, 1], intact=report)

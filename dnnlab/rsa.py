@@ -240,23 +240,3 @@ def representational_similarity(
         category_high=bounds(shares, 97.5, ceiling),
         resamples=resamples,
     )
-
-
-def rdm_image(matrix: np.ndarray, colormap: str = "viridis") -> np.ndarray:
-    """An RDM as an RGB image (uint8), coloured by percentile within the RDM.
-
-    Percentiles make RDMs of different layers comparable at a glance: the colour shows
-    which pairs are relatively dissimilar, whatever the range of the values. Tied values
-    share a colour.
-    """
-    from matplotlib import colormaps
-    from scipy.stats import rankdata
-
-    n = len(matrix)
-    upper = np.triu_indices(n, 1)
-    square = np.zeros((n, n))
-    if len(upper[0]) > 1:
-        ranks = rankdata(matrix[upper], method="average")
-        square[upper] = (ranks - ranks.min()) / max(ranks.max() - ranks.min(), 1e-12)
-        square += square.T
-    return (colormaps[colormap](square)[..., :3] * 255).astype(np.uint8)

@@ -72,17 +72,41 @@ def staircase(infos: Iterable) -> pd.DataFrame:
     ].reset_index(drop=True)
 
 
-def spread(runs: pd.DataFrame) -> pd.DataFrame:
-    """Per preset, in the talk's order: runs, mean, min and max test accuracy, talk_accuracy.
+def steps(stairs: pd.DataFrame) -> pd.DataFrame:
+    """The staircase's steps: one per talk preset (its runs pooled: seeds are participants
+    too, and one run hides how much another seed moves the figure) and one per custom run,
+    in the talk's order, then by name.
 
-    Seeds are participants too: one run per preset hides how much another seed moves
-    the figure. `runs` has a preset and a test_accuracy column (e.g. `staircase`'s).
+    Args:
+        stairs: one row per run with preset and test_accuracy (as `staircase` returns it);
+            name and talk_accuracy are optional.
+
+    Returns:
+        Columns step, preset, runs, mean, low, high, talk_accuracy.
     """
-    present = [p for p in PRESETS if p in set(runs["preset"])]
-    grouped = runs[runs["preset"].isin(present)].groupby("preset")["test_accuracy"]
-    table = grouped.agg(runs="count", mean="mean", min="min", max="max").reindex(present)
-    table["talk_accuracy"] = [PRESETS[p].talk_accuracy for p in present]
-    return table.reset_index()
+    talk = {name: p.talk_accuracy for name, p in PRESETS.items()}
+    names = stairs["name"] if "name" in stairs else stairs["preset"]
+    step = stairs["preset"].where(stairs["preset"].isin(PRESETS), names)
+    grouped = stairs.assign(step=step, talk_accuracy=stairs["preset"].map(talk)).groupby("step", sort=False)
+    table = grouped.agg(
+        preset=("preset", "first"),
+        runs=("test_accuracy", "size"),
+        mean=("test_accuracy", "mean"),
+        low=("test_accuracy", "min"),
+        high=("test_accuracy", "max"),
+        talk_accuracy=("talk_accuracy", "first"),
+    ).reset_index()
+    rank = {p: i for i, p in enumerate(PRESETS)}
+    order = table["step"].map(lambda s: (rank.get(s, len(rank)), s))
+    return table.iloc[order.argsort(kind="stable")].reset_index(drop=True)
+
+
+def spread(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per talk preset, in the talk's order: runs, mean, min and max test accuracy,
+    talk_accuracy (the talk presets' `steps`, as the CLI prints them)."""
+    table = steps(runs)
+    table = table[table["step"].isin(PRESETS)].rename(columns={"low": "min", "high": "max"})
+    return table[["preset", "runs", "mean", "min", "max", "talk_accuracy"]].reset_index(drop=True)
 
 
 def learning_curves(histories: Mapping[str, Mapping]) -> pd.DataFrame:

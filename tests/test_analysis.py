@@ -78,15 +78,6 @@ def test_rsa_sample_is_fixed_balanced_and_ordered_by_class():
         rsa.rsa_sample(labels[:100], per_class=50)
 
 
-def test_rdm_image_is_rgb_of_the_same_size():
-    image = rsa.rdm_image(rsa.rdm(np.random.default_rng(0).normal(size=(20, 9))))
-    assert image.shape == (20, 20, 3) and image.dtype == np.uint8
-    assert len(np.unique(image.reshape(-1, 3), axis=0)) > 10
-    ideal = rsa.rdm_image(rsa.category_rdm(np.repeat(np.arange(3), 4)))
-    assert len(np.unique(ideal.reshape(-1, 3), axis=0)) == 2  # ties share a colour
-    np.testing.assert_array_equal(ideal[0, 1], ideal[0, 0])
-
-
 def test_category_structure_rises_from_pixels_to_the_last_layer_of_the_shipped_cnn(shipped, mnist):
     model, spec, _ = shipped("cnn")
     _, (x_test, y_test) = mnist

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import vl_convert
 
-from dnnlab import charts, inspection, probes
+from dnnlab import charts, inspection, probes, rsa
 from dnnlab.architectures import PRESETS, build_model, preset_spec
 from tests.support import progress_report as progress
 
@@ -386,3 +386,12 @@ def test_live_chart_draws_only_layers_with_rows():
     assert loss["encoding"]["y"]["scale"]["type"] == "log"
     values = [v["value"] for v in loss["data"]["values"] if v["metric"] == "loss"]
     assert 0 < low < min(values) and high > max(values)
+
+
+def test_rdm_image_is_rgb_of_the_same_size():
+    image = charts.rdm_image(rsa.rdm(np.random.default_rng(0).normal(size=(20, 9))))
+    assert image.shape == (20, 20, 3) and image.dtype == np.uint8
+    assert len(np.unique(image.reshape(-1, 3), axis=0)) > 10
+    ideal = charts.rdm_image(rsa.category_rdm(np.repeat(np.arange(3), 4)))
+    assert len(np.unique(ideal.reshape(-1, 3), axis=0)) == 2  # ties share a colour
+    np.testing.assert_array_equal(ideal[0, 1], ideal[0, 0])

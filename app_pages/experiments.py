@@ -12,8 +12,8 @@ import streamlit as st
 from app_pages import common
 from app_pages import experiments_compare as participants
 from app_pages import experiments_sections as view
+from dnnlab import charts, inspection, probes, registry, rsa
 from dnnlab import errors as error_analysis
-from dnnlab import inspection, probes, registry, rsa
 from dnnlab import lesions as lesion_analysis
 from dnnlab import staircase as stairs
 from dnnlab.architectures import ModelSpec
@@ -42,8 +42,8 @@ def similarity(name: str, mtime: float, method: str) -> tuple[rsa.RsaResult, lis
     model, spec, x, y = _model_and_test_set(name, mtime)
     sample = rsa.rsa_sample(y, per_class=50, seed=0)
     result = rsa.representational_similarity(model, spec, x[sample], y[sample], method)
-    ideal = rsa.rdm_image(rsa.category_rdm(result.labels))
-    return result, [rsa.rdm_image(m) for m in result.rdms], ideal
+    ideal = charts.rdm_image(rsa.category_rdm(result.labels))
+    return result, [charts.rdm_image(m) for m in result.rdms], ideal
 
 
 @st.cache_data(max_entries=64, show_spinner="Silencing units…")

@@ -291,7 +291,8 @@ def _train_one(out: _Outbox, spec_dict: dict, kwargs: dict, limit, stop: threadi
     from dnnlab import data, training
 
     spec = ModelSpec.from_dict(spec_dict)
-    arrays = data.load_mnist(limit=limit)
+    # Fine-tuning brings its own data (dnnlab.finetune: a room's drawings and MNIST's test set).
+    arrays = kwargs.pop("arrays", None) or data.load_mnist(limit=limit)
     result = training.train(
         spec,
         arrays,
@@ -312,6 +313,7 @@ def _train_one(out: _Outbox, spec_dict: dict, kwargs: dict, limit, stop: threadi
         "epochs_completed": result.epochs_completed,
         "stopped": result.stopped,
         "epoch_seconds": result.epoch_seconds,
+        "best_epoch": result.best_epoch,
     }
     out.send(("done", result.model.get_weights(), fields))
     keras.backend.clear_session()  # free this job's graph before the next one

@@ -336,6 +336,20 @@ class TrainConfig:
 
     spec: ModelSpec = ModelSpec()
     hyper: HyperParams = HyperParams()
+    # How this run starts and ends, beyond the table's settings (not in the URL):
+    keep_best: bool = False  # end with the lowest-validation-loss epoch's weights (needs a split)
+    resume_from: str | None = None  # a saved model of the same network to train on from
+
+    def __post_init__(self):
+        if not isinstance(self.keep_best, bool):
+            raise ValueError(f"keep_best={self.keep_best!r} is not true or false")
+        if self.resume_from is not None and not (isinstance(self.resume_from, str) and self.resume_from):
+            raise ValueError(f"resume_from={self.resume_from!r} is not a model name")
+
+    @property
+    def keeps_best(self) -> bool:
+        """Whether the best epoch is really kept: only a validation split can tell which."""
+        return self.keep_best and self.hyper.validation_split > 0
 
     @property
     def preset(self) -> str | None:
@@ -356,12 +370,13 @@ class TrainConfig:
         return cls(ModelSpec(**spec), HyperParams(**hyper))
 
     def with_preset(self, name: str) -> TrainConfig:
-        """The same training settings with a preset's network."""
-        return dataclasses.replace(self, spec=preset_spec(name))
+        """The same training settings with a preset's network (no longer resuming a saved one)."""
+        return dataclasses.replace(self, spec=preset_spec(name), resume_from=None)
 
     def train_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for `training.train(spec, data, **kwargs)`."""
-        return dataclasses.asdict(self.hyper)
+        """Keyword arguments for `training.train(spec, data, **kwargs)` (a resumed run's
+        weights are the job's to load: `jobs.Job`)."""
+        return {**dataclasses.asdict(self.hyper), "keep_best": self.keeps_best}
 
     def to_query(self) -> dict[str, str]:
         """The nearest preset plus every value that differs from it (and from the defaults)."""

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from enum import StrEnum
 
 from dnnlab import limits
-from dnnlab.config import TrainConfig
+from dnnlab.config import ModelSpec, TrainConfig
 from dnnlab.progress import Progress
 from dnnlab.worker import Worker
 
@@ -168,10 +168,14 @@ class Job:
             try:
                 self.started = time.monotonic()
                 self._state = State.RUNNING
+                resumed = (
+                    {} if self.config.resume_from is None else {"initial_weights": saved_weights(self.config)}
+                )
                 result = self.train_fn(
                     self.config.spec,
                     self.limit,
                     **self.config.train_kwargs(),
+                    **resumed,
                     on_progress=self._on_progress,
                     on_testing=self._on_testing,
                     stop_event=self.stop_event,
@@ -290,6 +294,17 @@ def check_size(config: TrainConfig) -> int:
             "use smaller batches, or pooling after the convolutions"
         )
     return count
+
+
+def saved_weights(config: TrainConfig) -> list:
+    """The weights of the saved model `config.resume_from` (loaded in the job's thread,
+    never the page's); a `ValueError` if it is not the network `config` trains."""
+    from dnnlab import registry
+
+    model, meta = registry.load(config.resume_from)
+    if ModelSpec.from_dict(meta["spec"]) != config.spec:
+        raise ValueError(f"{config.resume_from!r} is another network: only the same one can train on")
+    return model.get_weights()
 
 
 def start(config: TrainConfig, limit: int | None = None, **job_kwargs) -> Job:

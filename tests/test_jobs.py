@@ -280,3 +280,35 @@ def test_suggest_name():
     assert registry.suggest_name("cnn", 3, []) == "cnn-3-epochs"
     assert registry.suggest_name("cnn", 1, ["cnn-1-epoch", "cnn-1-epoch-2"]) == "cnn-1-epoch-3"
     assert registry.suggest_name(None, 2, []) == "custom-2-epochs"
+
+
+def test_a_resumed_job_trains_on_from_the_saved_weights(models_dir):
+    """`resume_from` through the job and the training process: the run starts from the
+    saved model's weights (the same run in-process from those weights gives the same
+    network, a fresh start does not), and only the same network may resume it."""
+    import numpy as np
+
+    from dnnlab import data, training
+
+    first = Trainer().submit(Job(config(seed=1), 2000, alive=lambda: True))
+    assert first.wait(120) and first.state is State.DONE, first.error
+    registry.save(
+        first.result.model, registry.build_meta(first.result, data_digest="x", name="first"), "first"
+    )
+    resumed_config = dataclasses.replace(config(seed=2), resume_from="first")
+    job = Trainer().submit(Job(resumed_config, 2000, alive=lambda: True))
+    assert job.wait(120) and job.state is State.DONE, job.error
+    arrays = data.load_mnist(limit=2000)
+    kwargs = resumed_config.train_kwargs()
+    from_saved = training.train(
+        resumed_config.spec, arrays, **kwargs, initial_weights=first.result.model.get_weights()
+    )
+    fresh = training.train(resumed_config.spec, arrays, **kwargs)
+    for ours, theirs in zip(job.result.model.get_weights(), from_saved.model.get_weights(), strict=True):
+        np.testing.assert_allclose(ours, theirs, atol=1e-6)
+    assert job.result.test_accuracy == pytest.approx(from_saved.test_accuracy, abs=1e-6)
+    assert not np.allclose(job.result.model.get_weights()[0], fresh.model.get_weights()[0])
+    other = dataclasses.replace(resumed_config.with_preset("cnn"), resume_from="first")
+    refused = Trainer().submit(Job(other, 2000, alive=lambda: True))
+    assert refused.wait(120) and refused.state is State.FAILED
+    assert "another network" in refused.error

@@ -187,6 +187,7 @@ def test_widget_values_and_train_kwargs():
         "seed": 7,
         "validation_split": 0.1,
         "train_images": 10_000,
+        "keep_best": False,
     }
     with pytest.raises(ValueError, match="unknown settings"):
         TrainConfig.from_values({"epoch": 3})
@@ -209,3 +210,16 @@ def test_skip_connections_are_a_validated_toggle_off_by_default():
         "URL: skip='maybe' is not a yes/no value; use 1 or 0; using skip=0."
     ]
     assert ModelSpec.from_dict({k: v for k, v in ModelSpec().to_dict().items() if k != "skip"}) == ModelSpec()
+
+
+def test_keeping_the_best_epoch_needs_a_validation_split_and_a_preset_ends_a_resume():
+    kept = dataclasses.replace(CUSTOM, keep_best=True, resume_from="mine")
+    assert kept.train_kwargs()["keep_best"] is True  # CUSTOM holds back 10%
+    unsplit = dataclasses.replace(kept, hyper=dataclasses.replace(CUSTOM.hyper, validation_split=0.0))
+    assert unsplit.train_kwargs()["keep_best"] is False
+    assert kept.to_query() == CUSTOM.to_query()  # how a run starts and ends is not a bookmark
+    assert kept.with_preset("cnn").resume_from is None  # another network cannot resume "mine"
+    with pytest.raises(ValueError, match="keep_best"):
+        TrainConfig(keep_best="yes")
+    with pytest.raises(ValueError, match="resume_from"):
+        TrainConfig(resume_from="")

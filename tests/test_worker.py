@@ -170,3 +170,27 @@ def test_no_temporary_files_are_left_by_a_failed_job(tmp_path, monkeypatch):
     finally:
         worker.close()
     assert [p.name for p in tmp_path.iterdir() if "dnnlab" in p.name] == []
+
+
+def test_the_worker_keeps_the_best_epochs_weights(worker):
+    """`keep_best` through the training process: the model that comes back is the epoch of
+    lowest validation loss (scored again here on the held-out images), not the last one."""
+    from dnnlab.architectures import ModelSpec, prepare_inputs
+
+    # A wide MLP on 800 images overfits within a few epochs (issue 16: it turns by epoch 3).
+    spec, limit = ModelSpec(dense_units=(256, 256)), 1000
+    kwargs = {**KWARGS, "epochs": 8, "validation_split": 0.2, "keep_best": True}
+    result = worker.train(spec, limit, **kwargs)
+    val_loss = result.history["val_loss"]
+    assert result.best_epoch == int(np.argmin(val_loss)) + 1
+    assert result.best_epoch < len(val_loss), f"validation loss never turned up: {val_loss}"
+    (x_train, y_train), _ = data.load_mnist(limit=limit)
+    held_out = slice(int(len(x_train) * 0.8), None)  # Keras's validation_split: the last 20%
+    loss, _ = result.model.evaluate(
+        prepare_inputs(spec, x_train[held_out]), y_train[held_out], batch_size=1000, verbose=0
+    )
+    assert loss == pytest.approx(val_loss[result.best_epoch - 1], rel=1e-4)
+    assert loss < val_loss[-1]
+    local = training.train(spec, data.load_mnist(limit=limit), **kwargs)
+    assert local.best_epoch == result.best_epoch
+    assert result.test_accuracy == pytest.approx(local.test_accuracy, abs=1e-6)

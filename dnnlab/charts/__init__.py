@@ -59,7 +59,7 @@ from dnnlab.charts.style import (
     for_projector,
     preset_scale,
 )
-from dnnlab.charts.training import LIVE_HEIGHT, accuracy_floor, curves, live_specs
+from dnnlab.charts.training import LIVE_HEIGHT, accuracy_floor, best_epoch, curves, live_specs
 
 __all__ = [
     "DIVERGING",
@@ -72,6 +72,7 @@ __all__ = [
     "accuracy_floor",
     "activation_name",
     "activation_pictures",
+    "best_epoch",
     "colourise",
     "confusion_chart",
     "curve_chart",

@@ -20,6 +20,13 @@ if TYPE_CHECKING:
 LIVE_HEIGHT = 400  # px of plot: readable at 1920×1080 from the back of a lecture room
 SPLIT_COLOURS = {"training": "#1f77b4", "validation": "#ff7f0e"}
 EARLIER_COLOUR = "#7f7f7f"
+BEST, BEST_COLOUR = "best", "#2ca02c"  # the kept epoch's row (`split`) and its colour
+
+
+def best_epoch(rows: Iterable[dict]) -> int | None:
+    """The epoch of lowest validation loss in `curves`' rows (what `keep_best` keeps so far)."""
+    points = [(r["value"], r["epoch"]) for r in rows if r["metric"] == "loss" and r["split"] == "validation"]
+    return int(min(points)[1]) if points else None
 
 
 def curves(records: Iterable[Progress], smoothing: float = 0.05) -> list[dict]:
@@ -102,7 +109,7 @@ def _live_templates(validation: bool, height: int) -> tuple[dict, dict]:
         last = faint.transform_joinaggregate(last="max(epoch)", groupby=["run"]).transform_filter(
             "datum.epoch == datum.last"
         )
-        chart = alt.layer(
+        layers = [
             faint.mark_line(color=EARLIER_COLOUR, opacity=0.4, clip=True).encode(detail="run:N"),
             last.mark_text(align="left", dx=4, color=EARLIER_COLOUR, clip=False).encode(text="run:N"),
             live.transform_filter(mine)
@@ -113,7 +120,18 @@ def _live_templates(validation: bool, height: int) -> tuple[dict, dict]:
             .transform_filter("datum.split == 'validation'")
             .mark_line(point=True, clip=True)
             .encode(color=colour, tooltip=tooltip),
-        ).encode(
+        ]
+        if metric == "loss":  # the kept checkpoint: a rule and a label at the best epoch
+            best = live.transform_filter(f"datum.split == '{BEST}'")
+            layers += [
+                best.mark_rule(color=BEST_COLOUR, strokeDash=[6, 4], strokeWidth=2).encode(
+                    y=alt.value(0), y2=alt.value(height)
+                ),
+                best.mark_text(align="left", dx=6, dy=-10, color=BEST_COLOUR, fontWeight="bold").encode(
+                    text="label:N"
+                ),
+            ]
+        chart = alt.layer(*layers).encode(
             x=alt.X("epoch:Q", title="epoch", scale=alt.Scale(domain=[0, 1])),
             y=alt.Y("value:Q", title=metric, scale=scale, axis=axis),
         )
@@ -132,14 +150,23 @@ def live_specs(
     earlier: Sequence[tuple[str, list[dict]]] = (),
     validation: bool = True,
     height: int = LIVE_HEIGHT,
+    best: int | None = None,
 ) -> tuple[dict, dict]:
     """Vega-Lite specs, data inline, of the live loss and accuracy charts.
 
     `rows` come from `curves`; `earlier` runs of this session, (label, their `curves`),
     are drawn faintly behind and labelled at their ends; without a validation split
-    there is no validation legend.
+    there is no validation legend. `best`, an epoch with a validation loss, is marked on
+    the loss panel by a rule and its label (the checkpoint `keep_best` keeps).
     """
     loss, accuracy = _live_templates(validation, height)
+    kept = [
+        {"epoch": r["epoch"], "metric": "loss", "split": BEST, "value": r["value"],
+         "label": f"kept: epoch {best} (validation loss {r['value']:.3f})"}
+        for r in rows
+        if best is not None and r["split"] == "validation" and r["metric"] == "loss" and r["epoch"] == best
+    ][:1]  # fmt: skip
+    rows = rows + kept
     values = rows + [{**r, "run": label} for label, past in earlier for r in past]
     last_epoch = max([epochs, *(r["epoch"] for _, past in earlier for r in past)])
     floor = accuracy_floor([rows, *(past for _, past in earlier)])
@@ -155,7 +182,7 @@ def live_specs(
             any(not live for live, _ in has),
             (True, "training") in has or not has,
             (True, "validation") in has,
-        ]
+        ] + [(True, BEST) in has] * (len(template["layer"]) - 4)
         encoding = {
             **template["encoding"],
             "x": {**template["encoding"]["x"], "scale": {"domain": [0, last_epoch]}},

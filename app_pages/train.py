@@ -7,6 +7,7 @@ import streamlit as st
 from app_pages.common import mnist
 from app_pages.presentation import is_presenting
 from app_pages.streamlit_private import session_probe
+from app_pages.train_finetune import section as learn_from_the_room
 from app_pages.train_form import config_inputs
 from app_pages.train_results import results
 from dnnlab import charts, jobs, limits
@@ -94,3 +95,4 @@ else:
     live_view(False)
 if job is not None and not busy:
     results(job, loaded)
+learn_from_the_room()

@@ -5,10 +5,12 @@ real store, in this process and as a job in the training process."""
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from dnnlab import finetune, jobs, registry, room
 from dnnlab.architectures import prepare_inputs
@@ -144,3 +146,79 @@ def test_the_training_process_fine_tunes_on_the_rooms_drawings(cnn, inverted_roo
     assert finetune.accuracy(job.result.model, spec, s.x_held, s.y_held) > finetune.accuracy(
         model, spec, s.x_held, s.y_held
     )
+
+
+# --- the Train page's "Learn from the room" -------------------------------------------
+
+TRAIN_PAGE = str(ROOT / "app_pages" / "train.py")
+
+
+@pytest.fixture
+def page_room(tmp_path, monkeypatch, models_dir, mnist):
+    """The shipped CNN in a private models folder and a room database of this test's own."""
+    from tests.conftest import copy_shipped
+
+    copy_shipped(models_dir, ["cnn"])
+    url = str(tmp_path / "page-room.sqlite3")
+    monkeypatch.setenv("DNNLAB_ROOM_DB", url)
+    s = room.Store(url)
+    yield s
+    s.close()
+
+
+def _read(elements) -> str:
+    """Elements' text as a reader sees it: no bold markers, no backslash escapes."""
+    return re.sub(r"\\(.)", r"\1", " ".join(e.value for e in elements).replace("**", ""))
+
+
+def _percent(text: str) -> float:
+    return float(text.rstrip("%")) / 100
+
+
+def test_the_train_page_fine_tunes_on_a_room_and_saves_the_result(page_room, mnist):
+    images, labels = stratified_digits(*mnist[1], per_digit=20)
+    code = fill_room(page_room, 255 - images, labels)
+    at = AppTest.from_file(TRAIN_PAGE, default_timeout=120).run()
+    at.text_input(key="finetune_room").input(code.lower()).run()  # typed as a student would
+    assert not at.exception, [e.message for e in at.exception]
+    assert f"Room {code}: 100 drawings to fine-tune on, 100 held out" in _read(at.markdown)
+    at.number_input(key="finetune_epochs").set_value(10)
+    at.select_slider(key="finetune_rate").set_value(1e-3)
+    at.button(key="finetune_start").click().run()
+    run = at.session_state["finetune"]
+    try:
+        assert run["job"].wait(900), run["job"].state
+    finally:
+        run["job"].stop()
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+
+    model, meta = registry.load("cnn")
+    spec = ModelSpec.from_dict(meta["spec"])
+    s = finetune.split(page_room.drawings(code))
+    before = finetune.accuracy(model, spec, s.x_held, s.y_held)
+    after = finetune.accuracy(run["job"].result.model, spec, s.x_held, s.y_held)
+    shown = {m.label: m for m in at.metric}
+    held = shown["Held-out room drawings, after"]
+    assert _percent(held.value) == pytest.approx(after, abs=0.0005)
+    assert held.delta == f"{(after - before) * 100:+.1f} points" and after > before
+    assert f"{before:.1%} before fine-tuning, on the same 100 drawings" in held.help
+    mnist_after = shown["MNIST test set, after"]
+    assert _percent(mnist_after.value) == pytest.approx(run["job"].result.test_accuracy, abs=0.0005)
+
+    assert at.text_input(key="finetune_save_name").value == "cnn-room"
+    at.button(key="finetune_save").click().run()
+    assert "Saved as cnn-room: find it on the Model page" in _read(at.success)
+    saved, saved_meta = registry.load("cnn-room")
+    assert finetune.accuracy(saved, spec, s.x_held, s.y_held) == after
+    assert saved_meta["test_accuracy"] == pytest.approx(run["job"].result.test_accuracy)
+
+
+def test_the_section_says_when_a_room_cannot_be_used(page_room, mnist):
+    at = AppTest.from_file(TRAIN_PAGE, default_timeout=120).run()
+    at.text_input(key="finetune_room").input("ZZZZZ").run()
+    assert "no open room has the code ZZZZZ: closed, expired or mistyped" in _read(at.warning)
+    code = fill_room(page_room, *stratified_digits(*mnist[1], per_digit=1))
+    at.text_input(key="finetune_room").input(code).run()
+    assert f"Room {code}: the room has 10 drawings; fine-tuning needs at least 20: some" in _read(at.info)
+    assert not [b for b in at.button if b.key == "finetune_start"]

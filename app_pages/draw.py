@@ -5,7 +5,7 @@ import streamlit as st
 
 from app_pages import canvas, draw_invariance, draw_occlusion, draw_units
 from app_pages.common import model_picker
-from app_pages.draw_reading import read_and_show
+from app_pages.draw_reading import PIXELATED, read_and_show
 from app_pages.presentation import is_presenting
 from dnnlab import images
 from dnnlab.safe_text import escape_markdown
@@ -64,6 +64,7 @@ def upload_panel(model_name: str) -> None:
 
 
 st.title("Draw")
+st.html(PIXELATED)
 st.caption("Draw a digit with the mouse: the network reads it the way MNIST digits were prepared.")
 with st.sidebar:
     name = model_picker("draw_model")

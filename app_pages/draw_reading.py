@@ -15,6 +15,10 @@ from dnnlab.safe_text import escape_markdown
 
 # SVG, not canvas: crisp on a projector, and each bar is an element a test can count.
 SVG = {"usermeta": {"embedOptions": {"renderer": "svg"}}}
+# The reading's pictures come one pixel per value: the browser enlarges them, crisply.
+PIXELATED = """<style>
+.st-key-draw_layers img, img[alt^="the 28×28 image the network receives"] { image-rendering: pixelated; }
+</style>"""
 
 
 def show_reading(reading: inference.Reading, layers: list | None = None) -> None:
@@ -24,8 +28,10 @@ def show_reading(reading: inference.Reading, layers: list | None = None) -> None
     left.metric("Prediction", reading.digit)
     left.caption(f"{reading.confidence:.1%} sure")
     scale = 6 if is_presenting() else 5  # the column narrows it to fit, never crops it
+    # 28×28 pixels in the page's own message, enlarged by the browser (PIXELATED): no
+    # media-store fetch behind a busy server, no 140×140 PNG encoded per stroke.
     left.image(
-        inference.enlarged(reading.image28, scale),
+        charts.png_data_url(inference.enlarged(reading.image28, 1)),
         caption="what the network sees (28×28)",
         width=28 * scale,
         alt="the 28×28 image the network receives, enlarged",
@@ -46,7 +52,10 @@ def show_layers(layers: list) -> None:
     )
     with st.container(horizontal=True, gap="small", key="draw_layers"):
         for picture in pictures:
-            st.image(charts.png_data_url(picture.image), caption=picture.caption, alt=picture.title)
+            width = picture.image.shape[1] * picture.scale
+            st.image(
+                charts.png_data_url(picture.image), caption=picture.caption, alt=picture.title, width=width
+            )
 
 
 def read_and_show(image, model_name: str, hint: str, *, layers: bool = False) -> np.ndarray | None:
@@ -64,10 +73,7 @@ def read_and_show(image, model_name: str, hint: str, *, layers: bool = False) ->
     try:
         if image is None:
             raise images.BlankImageError("nothing drawn yet")
-        if layers:
-            reading, outputs = inference.read_digit_layers(model, spec, image)
-        else:
-            reading, outputs = inference.read_digit(model, spec, image), None
+        reading, outputs = _read(model, spec, image, layers)
     except images.BlankImageError:
         st.info(hint)
         return None
@@ -76,3 +82,18 @@ def read_and_show(image, model_name: str, hint: str, *, layers: bool = False) ->
         return None
     show_reading(reading, outputs)
     return reading.image28
+
+
+def _read(model, spec: ModelSpec, image, layers: bool):
+    """The reading (and each layer's output), computed again only for a new drawing or
+    model: a rerun without a stroke (another view chosen) gets the same image object
+    from `canvas.draw_canvas`, and skips `prepare` and the network."""
+    last = st.session_state.get("draw_last_reading")
+    if last is not None and last[0] is image and last[1] is model and last[2] == layers:
+        return last[3]
+    if layers:
+        found = inference.read_digit_layers(model, spec, image)
+    else:
+        found = inference.read_digit(model, spec, image), None
+    st.session_state["draw_last_reading"] = (image, model, layers, found)
+    return found

@@ -23,6 +23,15 @@ def room_store() -> room.Store:
     return _store(room.default_url())
 
 
+def open_code() -> str | None:
+    """The room in the URL (`?room=`), if it is open: the URL keeps it through a reload."""
+    try:
+        code = room.valid_code(st.query_params.get("room", ""))
+    except room.RoomError:
+        return None
+    return code if room_store().room(code) else None
+
+
 @st.cache_resource(ttl=30, show_spinner="Loading the talk's networks…")
 def talk_networks() -> dict:
     """The talk's networks that are saved here, in the talk's order: name → (model, spec).

@@ -12,8 +12,9 @@ projector is one more session on the Room page, rerunning its live fragment ever
 Each drawing is unique (its size and position vary), so the database can be checked
 against what was sent: every drawing stored exactly once, none extra. Prints errors
 (an exception on a page, a failed session, a missing reading or acknowledgement, a
-projector count that is not the database's), stroke → readings and Send → stored
-latencies (median, p95, max), the projector's refresh times, and the server's CPU.
+projector count that is not the database's), stroke → readings, Send → stored and
+Send → counted on the projector latencies (median, p95, max), the projector's refresh
+times, and the server's CPU, in all and per drawing.
 
     python bench/room.py [--students 200] [--every 10] [--minutes 2]
 """
@@ -72,6 +73,8 @@ class Tally:
         self.stored: list[float] = []  # Send pressed → "Sent" back (committed), ms
         self.refreshes: list[float] = []  # projector fragment rerun, ms
         self.sent: list[str] = []  # pixel digests of the drawings acknowledged
+        self.pressed: dict[str, float] = {}  # pixel digest → when its Send was pressed
+        self.projector_seen: list[tuple[float, int]] = []  # (when, drawings counted) per refresh
         self.errors: list[str] = []
         self.projector_counts: list[int] = []
 
@@ -115,6 +118,7 @@ async def student(url: str, code: str, index: int, args, drawings, tally: Tally,
             tally.stored.append(1000 * (time.perf_counter() - pressed))
             if any(f"Sent your {digit}" in a for a in run.alerts("success")):
                 tally.sent.append(pixels_digest(png))
+                tally.pressed[tally.sent[-1]] = pressed
                 # This drawing's canvas and picker are gone: a browser stops sending their values.
                 session.widgets.pop(canvas.element.bidi_component.id, None)
                 session.widgets.pop(picker.element.button_group.id, None)
@@ -137,10 +141,12 @@ async def projector(url: str, code: str, tally: Tally, done: asyncio.Event) -> N
             run = await session.rerun(fragment_id=live.fragment_id)
             tally.refreshes.append(1000 * (time.perf_counter() - began))
             tally.projector_counts.append(int(run.metric("Drawings")))
+            tally.projector_seen.append((time.perf_counter(), tally.projector_counts[-1]))
             for message in run.exceptions():
                 tally.errors.append(f"projector: exception: {message[:160]}")
         run = await session.rerun(fragment_id=live.fragment_id)  # after the last drawing
         tally.projector_counts.append(int(run.metric("Drawings")))
+        tally.projector_seen.append((time.perf_counter(), tally.projector_counts[-1]))
         await session.close()
     except Exception as e:
         tally.errors.append(f"projector: {type(e).__name__}: {str(e).splitlines()[0][:160]}")
@@ -156,6 +162,17 @@ async def lecture(url: str, code: str, args) -> Tally:
     done.set()
     await shown
     return tally
+
+
+def on_projector(tally: Tally, stored: list[str]) -> list[float]:
+    """Send pressed → the first projector refresh whose count includes the drawing, ms:
+    the drawing stored `n`-th (database order) is on the projector once it counts `n`."""
+    latencies = []
+    for position, digest in enumerate(stored, start=1):
+        seen = next((when for when, count in tally.projector_seen if count >= position), None)
+        if digest in tally.pressed and seen is not None:
+            latencies.append(1000 * max(0.0, seen - tally.pressed[digest]))
+    return latencies
 
 
 def cpu_seconds(pid: int) -> float:
@@ -188,7 +205,7 @@ def main() -> int:
         process.wait(timeout=30)
 
     with sqlite3.connect(database) as db:
-        stored = [pixels_digest(png) for (png,) in db.execute("SELECT png FROM drawings")]
+        stored = [pixels_digest(png) for (png,) in db.execute("SELECT png FROM drawings ORDER BY id")]
     shutil.rmtree(work, ignore_errors=True)
     missing = len(set(tally.sent) - set(stored))
     duplicated = len(stored) - len(set(stored))
@@ -216,9 +233,16 @@ def main() -> int:
     )
     print(summary("stroke sent → four readings received", tally.readings))
     print(summary("Send pressed → stored (committed) and acknowledged", tally.stored))
+    print(
+        summary(
+            f"Send pressed → counted on the projector (it refreshes every {REFRESH:g} s)",
+            on_projector(tally, stored),
+        )
+    )
     print(summary("projector refresh (live fragment rerun)", tally.refreshes))
     print(
-        f"CPU over {wall:.0f} s: server {cpu:.0f} s ({100 * cpu / wall:.0f}% of one core), "
+        f"CPU over {wall:.0f} s: server {cpu:.0f} s ({100 * cpu / wall:.0f}% of one core, "
+        f"{1000 * cpu / max(1, len(stored)):.0f} ms per drawing stored), "
         f"this benchmark's students {client_cpu:.0f} s; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
     )
     return 1 if tally.errors else 0

@@ -2,6 +2,8 @@
 digit the student meant, and Send. A stroke reruns only this fragment; each drawing is
 read once however many reruns show it, and stored once however many taps send it."""
 
+import dataclasses
+
 import numpy as np
 import streamlit as st
 
@@ -16,6 +18,9 @@ def send(code: str) -> None:
     pending = st.session_state.pop("join_pending", None)
     if pending is None:
         return
+    # The canvas PNG (2 ms) is made once, for the drawing sent, not after every stroke.
+    drawing, canvas_image = pending
+    pending = dataclasses.replace(drawing, png=room_analysis.canvas_png(canvas_image))
     try:
         room_store().add(code, pending)
         st.session_state["join_sent"] = pending.intended
@@ -25,12 +30,11 @@ def send(code: str) -> None:
 
 
 def read_once(image: np.ndarray):
-    """(28×28 image, readings, canvas PNG) of this drawing, computed once however many
-    reruns show it (picking the digit, tapping Send)."""
+    """(28×28 image, readings) of this drawing, computed once however many reruns show it
+    (picking the digit, tapping Send)."""
     cached = st.session_state.get("join_read")
     if cached is None or not np.array_equal(cached[0], image):
-        image28, readings = room_analysis.read_with_networks(talk_networks(), image)
-        cached = (np.array(image), image28, readings, room_analysis.canvas_png(image))
+        cached = (np.array(image), *room_analysis.read_with_networks(talk_networks(), image))
         st.session_state["join_read"] = cached
     return cached[1:]
 
@@ -51,7 +55,7 @@ def phone(code: str, side: int) -> None:
         if image is None:
             talk_networks()  # loaded and warmed up while the student starts drawing
             raise images.BlankImageError("nothing drawn yet")
-        image28, readings, png = read_once(image)
+        image28, readings = read_once(image)
     except images.BlankImageError:
         st.info("Draw your digit with a finger on the black square.")
         return
@@ -64,13 +68,8 @@ def phone(code: str, side: int) -> None:
     if meant is None:
         st.warning("Pick the digit you meant, then send.")
         return
-    st.session_state["join_pending"] = room.Drawing(
-        st.session_state.setdefault(f"join_key_{version}", room.new_token()),
-        int(meant),
-        image28,
-        png,
-        readings,
-    )
+    key = st.session_state.setdefault(f"join_key_{version}", room.new_token())
+    st.session_state["join_pending"] = (room.Drawing(key, int(meant), image28, b"", readings), image)
     st.button(
         f"Send my {meant}",
         type="primary",

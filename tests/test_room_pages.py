@@ -3,11 +3,13 @@ file, with the canvas replaced by an injected drawing; and the room's analysis a
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from app_pages import canvas
@@ -210,6 +212,9 @@ def test_a_phone_draws_reads_and_sends_once(store, shipped, fake_canvas):
     assert stored.intended == 3
     assert {r.network: str(r.digit) for r in stored.readings} == shown, "what the phone showed is stored"
     assert stored.png.startswith(b"\x89PNG") and stored.image28.max() == 255
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(stored.png))), fake_canvas.image), (
+        "the canvas as drawn"
+    )
     assert any("Sent your 3" in s.value for s in at.success)
     assert fake_canvas.keys[-1] != fake_canvas.keys[0], "a new, empty canvas for the next digit"
 

@@ -33,6 +33,7 @@ class TrainResult:
     stopped: bool
     epoch_seconds: list[float] = field(default_factory=list)
     best_epoch: int | None = None  # the epoch whose weights were kept (`keep_best`), 1-based
+    snapshots: object = None  # `dnnlab.snapshots.Snapshots` when trained with `snapshots=True`
 
 
 def make_strategy(name: str = "default", *, cpu_devices: int = 0):
@@ -114,6 +115,7 @@ def train(
     steps_per_execution: int = STEPS_PER_EXECUTION,
     keep_best: bool = False,
     initial_weights: list | None = None,
+    snapshots: bool = False,
 ) -> TrainResult:
     """Train `spec` on the first `train_images` training images of `data` (as
     `load_mnist()` returns it) and evaluate on the whole test set.
@@ -126,7 +128,8 @@ def train(
     `tf.distribute.Strategy`: the model is built and compiled in its scope.
     `keep_best` (with a validation split) ends with the weights of the epoch of lowest
     validation loss (`dnnlab.checkpoints`); `initial_weights` (a saved model's
-    `get_weights()`) trains on from where that model stopped.
+    `get_weights()`) trains on from where that model stopped. `snapshots` records the
+    layers on fixed test images as they learn (`dnnlab.snapshots`).
     """
     import keras
 
@@ -152,6 +155,15 @@ def train(
         batch_size=batch_size,
         samples=int(len(x_train) * (1 - validation_split)),
     )
+    callbacks = [callback] if best is None else [callback, best]
+    recorder = None
+    if snapshots:
+        from dnnlab.snapshots import SnapshotRecorder
+
+        recorder = SnapshotRecorder(
+            model, spec, x_test, y_test, batches_per_epoch=callback.batches_per_epoch, epochs=epochs
+        )
+        callbacks.insert(0, recorder)  # before `best`, whose end restores the best weights
     started = time.perf_counter()
     history = trainee.fit(
         x_train,
@@ -159,7 +171,7 @@ def train(
         epochs=epochs,
         batch_size=batch_size,
         validation_split=validation_split,
-        callbacks=[callback] if best is None else [callback, best],
+        callbacks=callbacks,
         shuffle=True,
         verbose=0,
     )
@@ -179,4 +191,5 @@ def train(
         stopped=callback.stopped,
         epoch_seconds=callback.epoch_seconds,
         best_epoch=best.best_epoch if best is not None else None,
+        snapshots=recorder.result() if recorder is not None else None,
     )

@@ -37,6 +37,12 @@ from streamlit_client import Session  # noqa: E402
 from streamlit_client import canvas_state as png_state  # noqa: E402
 
 
+def cpu_seconds(pid: int) -> float:
+    """The CPU time (user + system) a process has used so far, its children excluded."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class MemoryWatch(threading.Thread):
     """Samples the memory of a process and its children every 0.2 s."""
 
@@ -190,11 +196,13 @@ def main() -> int:
     if watch:
         watch.start()
     started = time.perf_counter()
+    cpu_before = cpu_seconds(process.pid) if process else None
     try:
         hall = asyncio.run(run(url, args))
     finally:
         if watch:
             watch.running = False
+        cpu = cpu_seconds(process.pid) - cpu_before if process else None
         if process:
             process.terminate()
             process.wait(timeout=30)
@@ -214,6 +222,12 @@ def main() -> int:
         print(summary("  while training ran", [ms for t, ms, _, _ in hall.readings if begin <= t <= end]))
     right = sum(read == str(drawn) for _, _, drawn, read in hall.readings)
     print(f"drawn digits read right: {right}/{len(hall.readings)}")
+    if cpu is not None and hall.readings:
+        # Less sensitive to other load on the machine than the latencies: an A/B measure.
+        print(
+            f"server CPU: {cpu:.1f} s, {cpu / len(hall.readings) * 1000:.1f} ms per drawing "
+            "(the lecturer's page and the models' loading included)"
+        )
     if watch and watch.samples:
         print(
             f"memory (target <= 1.5 GB): server process RSS peak {watch.peaks.pop(watch.pid, 0) / 2**30:.2f} GB; "

@@ -64,7 +64,10 @@ def _grey_ink(image) -> np.ndarray:
     # share of the light that falls on it, so dark ink is read as the share missing.
     border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
     light_ink = float(np.median(border)) < 0.5
-    background = _background(grey, light_ink)
+    # A border of one exact shade is a digital canvas, not paper under light: its flat
+    # background needs no fit (the fit was a seventh of a busy server's time per drawing).
+    flat = border.min() == border.max()
+    background = border[0] if flat else _background(grey, light_ink)
     ink = grey - background if light_ink else 1.0 - grey / np.maximum(background, 1e-3)
     span = ink.max()
     return np.clip(ink / span, 0, 1) if span > 0 else np.zeros_like(ink)

@@ -90,6 +90,18 @@ def test_polarity_transparency_and_format_do_not_change_the_result(kind):
     assert np.abs(preprocess.prepare(DRAWINGS[kind](5)) - reference).mean() < 1.0
 
 
+@pytest.mark.parametrize("kind", ["canvas", "inverted"])
+def test_a_canvas_flat_background_reads_as_the_fitted_one(kind):
+    """A canvas's one-shade border skips the paper's background fit: one border pixel a
+    shade off takes the fit instead, and the two 28×28 images agree."""
+    drawing = DRAWINGS[kind](4)
+    off = drawing.copy()
+    off[0, 0, :3] = np.where(off[0, 0, :3] > 127, 254, 1)
+    flat, fitted = preprocess.prepare(drawing), preprocess.prepare(off)
+    assert (flat > 127).sum() > 50  # a digit, not a blank
+    assert np.abs(flat - fitted).max() < 1.0  # of 255
+
+
 def test_position_does_not_change_the_result():
     centred = preprocess.prepare(render(digit_paths(7, size=120)))
     moved = preprocess.prepare(render(digit_paths(7, size=120, centre=(80, 190))))

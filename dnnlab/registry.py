@@ -40,6 +40,8 @@ from dnnlab.architectures import PRESETS, ModelSpec, preset_of
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 LAYER_NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}")
 WEIGHTS_FILE, META_FILE, LOCK_FILE = "model.keras", "meta.json", ".lock"
+SNAPSHOTS_FILE = "snapshots.npz"  # optional: the layers as they learned (dnnlab.snapshots)
+MAX_SNAPSHOTS_BYTES = 16 * 2**20  # unpacked; 60 snapshots of 6 layers take ~4 MB
 PARTIAL_PREFIX = ".partial-"  # a save in progress (or interrupted)
 MAX_META_BYTES = 256 * 1024  # 200 epochs of history take ~20 KB
 MAX_CONFIG_BYTES = 1024 * 1024  # a Keras config.json: a few KB for the talk's networks
@@ -375,8 +377,13 @@ def sha256_of(path: Path, max_bytes: int | None = None) -> str:
     return digest.hexdigest()
 
 
-def save(model, meta: dict, name: str, *, replace: bool = False, directory: Path | None = None) -> Path:
+def save(
+    model, meta: dict, name: str, *, replace: bool = False, directory: Path | None = None, snapshots=None
+) -> Path:
     """Save a model and its metadata as `<folder>/<name>/`; return that folder.
+
+    `snapshots` (a `dnnlab.snapshots.Snapshots`) is saved in the same folder, so it
+    arrives with the model or not at all.
 
     Refused (nothing written) if the name is taken and `replace` is False, or if the
     folder would grow past the lecturer's size limit (`DNNLAB_MODELS_MAX_MB`).
@@ -395,6 +402,10 @@ def save(model, meta: dict, name: str, *, replace: bool = False, directory: Path
             try:
                 weights = partial / WEIGHTS_FILE
                 model.save(weights)
+                if snapshots is not None:
+                    import numpy as np
+
+                    np.savez_compressed(partial / SNAPSHOTS_FILE, **snapshots.to_arrays())
                 size = weights.stat().st_size
                 _check_room(folder, target, size)
                 record = {**meta, "name": name, "weights_sha256": sha256_of(weights), "weights_bytes": size}
@@ -567,7 +578,9 @@ def stamp(name: str, directory: Path | None = None) -> int:
 
 
 @functools.lru_cache(maxsize=2 * MAX_LISTED)  # every listed model, cached by its file's identity
-def _check_cached(path: Path, sha256: str, spec: ModelSpec, mtime_ns: int, size: int, inode: int) -> str | None:
+def _check_cached(
+    path: Path, sha256: str, spec: ModelSpec, mtime_ns: int, size: int, inode: int
+) -> str | None:
     label = f"{path.parent.name}/{path.name}"
     if size > limits.current().model_max_bytes:
         return f"{label}: {size / 2**20:.0f} MB is larger than any model DNN Lab saves"
@@ -650,7 +663,9 @@ def load(name: str, directory: Path | None = None):
                 model = keras.saving.load_model(path, safe_mode=True, compile=True)
             except Exception as e:  # Keras raises many types for corrupt or unsafe files
                 line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-                raise RegistryError(f"{name}/{WEIGHTS_FILE}: cannot be loaded safely ({line[:200]})") from None
+                raise RegistryError(
+                    f"{name}/{WEIGHTS_FILE}: cannot be loaded safely ({line[:200]})"
+                ) from None
             mismatch = _spec_mismatch(model, meta.spec)
             if mismatch:
                 raise RegistryError(f"{name}: the weights do not fit its spec ({mismatch})")
@@ -662,6 +677,56 @@ def load(name: str, directory: Path | None = None):
     if isinstance(result, RegistryError):
         raise result
     return result
+
+
+def load_snapshots(name: str, directory: Path | None = None):
+    """The `Snapshots` saved with a model, None if it has none; a `RegistryError` says
+    why a file cannot be used (the model itself still loads: it does not depend on it).
+
+    The file is untrusted: its size and every array's declared size are bounded before
+    anything is unpacked, arrays are read without pickle, then checked by
+    `Snapshots.from_arrays`.
+    """
+    from dnnlab.snapshots import SnapshotError, Snapshots
+
+    validate_name(name)
+    path = Path(directory or models_dir()) / name / SNAPSHOTS_FILE
+    if not path.is_file():
+        return None
+    try:
+        return Snapshots.from_arrays(_read_npz(path, MAX_SNAPSHOTS_BYTES))
+    except (SnapshotError, OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
+        raise RegistryError(
+            f"{name}/{SNAPSHOTS_FILE}: not usable ({str(e)[:160]}); the model itself is fine"
+        ) from None
+
+
+def _read_npz(path: Path, max_bytes: int, max_arrays: int = 20) -> dict:
+    """The arrays of an `.npz` file, read with every size checked before it is allocated.
+
+    `numpy.load` allocates what an array's header claims before reading its data, and a
+    compressed member can unpack to far more than the file's size: both are checked
+    against `max_bytes` first.
+    """
+    from numpy.lib import format as npy
+
+    if path.stat().st_size > max_bytes:
+        raise ValueError(f"larger than {max_bytes / 2**20:g} MB")
+    arrays = {}
+    with zipfile.ZipFile(path) as archive:
+        members = archive.infolist()
+        if len(members) > max_arrays or sum(m.file_size for m in members) > max_bytes:
+            raise ValueError(f"more than {max_arrays} arrays or {max_bytes / 2**20:g} MB unpacked")
+        for member in members:
+            with archive.open(member) as file:
+                version = npy.read_magic(file)
+                header = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
+                shape, _, dtype = header(file)
+                if dtype.hasobject or math.prod(shape) * dtype.itemsize > member.file_size:
+                    raise ValueError(f"{member.filename}: objects, or more data than the file holds")
+            with archive.open(member) as file:
+                arrays[member.filename.removesuffix(".npy")] = npy.read_array(file, allow_pickle=False)
+    return arrays
 
 
 def _spec_mismatch(model, spec: ModelSpec) -> str | None:

@@ -4,6 +4,7 @@ feature maps, digits, RDMs."""
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import math
 from dataclasses import dataclass, replace
@@ -25,9 +26,18 @@ def colourise(values: np.ndarray, vmin: float, vmax: float, diverging: bool) -> 
     span = vmax - vmin if vmax > vmin else 1.0
     t = np.clip((np.nan_to_num(values, nan=vmin) - vmin) / span, 0.0, 1.0)
     cmap = DIVERGING if diverging else GREYS
-    rgb = cmap(t, bytes=True)[..., :3]
+    # The colour map's own lookup (N entries, t·N rounded down), without its per-call
+    # overhead: calling it was 7% of a busy server's time per drawing (live layers).
+    rgb = _lookup(cmap.name)[np.minimum((t * cmap.N).astype(np.intp), cmap.N - 1)]
     rgb[np.isnan(values)] = BACKGROUND
     return rgb
+
+
+@functools.cache
+def _lookup(name: str) -> np.ndarray:
+    """A colour map's N colours as uint8 RGB rows."""
+    cmap = colormaps[name]
+    return cmap(np.arange(cmap.N), bytes=True)[:, :3]
 
 
 def montage(images: np.ndarray, columns: int, pad: int = 1) -> np.ndarray:

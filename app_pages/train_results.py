@@ -31,7 +31,8 @@ def results(job, loaded) -> None:
     if save_col.button("Save", key="train_save", type="primary", width="stretch"):
         digest = loaded.digest if job.limit is None else data.digest(data.load_mnist(limit=job.limit))
         try:
-            registry.save(r.model, registry.build_meta(r, data_digest=digest, name=name), name)
+            meta = registry.build_meta(r, data_digest=digest, name=name)
+            registry.save(r.model, meta, name, snapshots=r.snapshots)
             st.session_state.train_saved = (job.id, name)
         except (ValueError, registry.RegistryError) as e:
             st.error(f"Not saved: {escape_markdown(e)}. The trained model is still here; try another name.")

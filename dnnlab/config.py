@@ -339,6 +339,7 @@ class TrainConfig:
     # How this run starts and ends, beyond the table's settings (not in the URL):
     keep_best: bool = False  # end with the lowest-validation-loss epoch's weights (needs a split)
     resume_from: str | None = None  # a saved model of the same network to train on from
+    snapshots: bool = True  # record the layers as they learn (dnnlab.snapshots); the CLI's default is off
 
     def __post_init__(self):
         if not isinstance(self.keep_best, bool):
@@ -376,7 +377,7 @@ class TrainConfig:
     def train_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for `training.train(spec, data, **kwargs)` (a resumed run's
         weights are the job's to load: `jobs.Job`)."""
-        return {**dataclasses.asdict(self.hyper), "keep_best": self.keeps_best}
+        return {**dataclasses.asdict(self.hyper), "keep_best": self.keeps_best, "snapshots": self.snapshots}
 
     def to_query(self) -> dict[str, str]:
         """The nearest preset plus every value that differs from it (and from the defaults)."""

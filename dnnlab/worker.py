@@ -314,6 +314,7 @@ def _train_one(out: _Outbox, spec_dict: dict, kwargs: dict, limit, stop: threadi
         "stopped": result.stopped,
         "epoch_seconds": result.epoch_seconds,
         "best_epoch": result.best_epoch,
+        "snapshots": result.snapshots,  # small arrays (under 1 MB): they cross the pipe as they are
     }
     out.send(("done", result.model.get_weights(), fields))
     keras.backend.clear_session()  # free this job's graph before the next one

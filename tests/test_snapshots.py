@@ -115,3 +115,25 @@ def test_a_hostile_snapshots_file_is_refused_and_the_model_still_loads(models_di
     assert "the model itself is fine" in str(refused.value)
     model, loaded = registry.load("target")
     assert loaded["name"] == "target" and model.count_params() == trained.model.count_params()
+
+
+def test_the_train_page_path_brings_snapshots_back_from_the_training_process():
+    from dnnlab import jobs
+    from dnnlab.config import TrainConfig
+    from dnnlab.worker import Worker
+
+    worker = Worker(niceness=0)
+    try:
+        config = TrainConfig().with_preset("mlp-relu")
+        config = TrainConfig(config.spec, type(config.hyper)(epochs=1, train_images=1000))
+        job = jobs.Job(config, limit=1000, train_fn=worker.train)
+        jobs.Trainer().submit(job)
+        assert job.wait(timeout=600), "the job did not finish"
+        assert job.error is None, job.error
+        s = job.result.snapshots
+        assert s is not None and s.epoch[0] == 0 and s.epoch[-1] == 1
+        assert s.embedding.shape == (len(s), snapshots.PER_CLASS * 10, 2)
+        off = TrainConfig(config.spec, config.hyper, snapshots=False).train_kwargs()
+        assert off["snapshots"] is False
+    finally:
+        worker.close()

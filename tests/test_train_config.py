@@ -188,6 +188,7 @@ def test_widget_values_and_train_kwargs():
         "validation_split": 0.1,
         "train_images": 10_000,
         "keep_best": False,
+        "snapshots": True,
     }
     with pytest.raises(ValueError, match="unknown settings"):
         TrainConfig.from_values({"epoch": 3})

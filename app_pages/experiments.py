@@ -11,6 +11,7 @@ import streamlit as st
 
 from app_pages import common
 from app_pages import experiments_compare as participants
+from app_pages import experiments_forming as forming
 from app_pages import experiments_sections as view
 from dnnlab import charts, inspection, probes, registry, rsa
 from dnnlab import errors as error_analysis
@@ -103,6 +104,7 @@ if representations.open:
     with representations:
         if name := pick_model():
             view.similarity(*similarity(*model_file(name), view.rsa_method()))
+            forming.show(name)
 
 if lesions.open:
     with lesions:

@@ -65,6 +65,7 @@ def test_every_section_renders_for_the_shipped_models(shipped_copy):
     rdms = elements(at, "image")
     assert len(rdms) == 8  # pixels, five layers, the logits, and the ideal category RDM
     assert "rsatoolbox" in " ".join(m.value for m in at.markdown)
+    assert "saved without training snapshots" in " ".join(i.value for i in at.info)  # how to get them
 
     open_section(at, "Lesions")
     assert [m.label for m in at.metric] == ["Intact"]
@@ -295,3 +296,43 @@ def test_seeds_set_the_ceiling_for_telling_networks_apart(seeded_runs):
     assert rsa_metric.value == f"{sum(between_seeds) / len(between_seeds):.2f} between seeds"
     means = matrix_cells(charts_drawn[1])
     assert set(means) == {(a, b) for a in PRESETS for b in PRESETS}
+
+
+def test_representations_forming_during_training_move_with_the_slider(models_dir, small_mnist):
+    from dnnlab.training import train
+
+    result = train(preset_spec("mlp-relu"), small_mnist, epochs=2, snapshots=True)
+    registry.save(
+        result.model,
+        registry.build_meta(result, data_digest="test", name="forming"),
+        "forming",
+        snapshots=result.snapshots,
+    )
+    at = AppTest.from_file(PAGE, default_timeout=300)
+    at.session_state["exp_model"] = "forming"
+    open_section(at, "Representations")
+    slider = at.select_slider(key="exp_forming_forming")
+    assert slider.value == len(result.snapshots) - 1  # the trained network first
+
+    def embedding():
+        (chart,) = [c for c in elements(at, "vega_lite_chart") if "PC 1" in c.proto.spec]
+        return chart_data(chart)
+
+    layers = list(result.snapshots.layers)
+
+    def shown_rdms():  # after the RSA section's (pixels, the same layers, the ideal RDM)
+        images = elements(at, "image")
+        assert len(images) == 2 * len(layers) + 2
+        return [(i.proto.imgs[0].caption, i.proto.imgs[0].url) for i in images[-len(layers) :]]
+
+    trained = embedding()
+    assert sorted({row["digit"] for row in trained}) == list(range(10)) and len(trained) == 100
+    trained_rdms = shown_rdms()
+    assert [caption for caption, _ in trained_rdms] == layers
+    slider.set_value(0)
+    open_section(at)
+    untrained = embedding()
+    assert [(r["x"], r["y"]) for r in untrained] != [(r["x"], r["y"]) for r in trained]
+    assert [url for _, url in shown_rdms()] != [url for _, url in trained_rdms]  # other pictures
+    text = " ".join(m.value for m in at.markdown)
+    assert "epoch 0.00 · step 0" in text and "between-digit over within-digit" in text

@@ -18,6 +18,7 @@ from dnnlab.charts.draw import invariance_chart, occlusion_spec, probability_spe
 from dnnlab.charts.experiments import (
     confusion_chart,
     curve_chart,
+    embedding_chart,
     mds_chart,
     per_class_chart,
     rsa_chart,
@@ -77,6 +78,7 @@ __all__ = [
     "confusion_chart",
     "curve_chart",
     "curves",
+    "embedding_chart",
     "diagram_svg",
     "digit_pictures",
     "enlarge",

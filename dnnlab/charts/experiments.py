@@ -269,3 +269,22 @@ def seed_ceiling_chart(pairs: pd.DataFrame, title: str) -> alt.LayerChart:
         )
     )
     return alt.layer(means, ticks).properties(autosize=FIT_WIDTH, height=280)
+
+
+def embedding_chart(points: pd.DataFrame, extent: float) -> alt.Chart:
+    """One snapshot's stimuli as points (columns x, y, digit), coloured by digit, on axes
+    fixed at ±`extent` so that moving between snapshots moves the points, not the axes."""
+    axis = alt.Axis(labels=False, ticks=False)
+    scale = alt.Scale(domain=[-extent, extent], nice=False)
+    return (
+        alt.Chart(points)
+        .mark_text(fontSize=13, fontWeight="bold")
+        .encode(
+            x=alt.X("x:Q", title="PC 1 of the trained layer", axis=axis, scale=scale),
+            y=alt.Y("y:Q", title="PC 2", axis=axis, scale=scale),
+            text="digit:N",
+            color=alt.Color("digit:N", scale=alt.Scale(scheme="category10"), legend=None),
+            tooltip=["digit"],
+        )
+        .properties(autosize=FIT_WIDTH, height=360)
+    )

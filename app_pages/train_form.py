@@ -6,6 +6,8 @@ widget starts afresh from the new config: no widget keeps a stale value, and non
 its minimum while Train would use the config's value.
 """
 
+import dataclasses
+
 import streamlit as st
 
 from dnnlab.config import GROUPS, PRESETS, SETTINGS, TrainConfig
@@ -30,6 +32,13 @@ def use_preset(name: str) -> None:
     st.session_state.train_form += 1
 
 
+def use_config(config: TrainConfig) -> None:
+    """A button's callback: show `config` in every widget (a scenario's settings)."""
+    _start_from_the_url()
+    st.session_state.train_config = config
+    st.session_state.train_form += 1
+
+
 def config_inputs() -> TrainConfig | None:
     """Presets, then every setting; the config they show, or None while one is invalid."""
     _start_from_the_url()
@@ -48,7 +57,10 @@ def config_inputs() -> TrainConfig | None:
             except ValueError as e:
                 problems.append(e)
     try:
-        config = None if problems else TrainConfig.from_values(values)
+        # How the run starts and ends is set below the form (app_pages/train_checkpoints).
+        kept = {"keep_best": st.session_state.train_config.keep_best,
+                "resume_from": st.session_state.train_config.resume_from}  # fmt: skip
+        config = None if problems else dataclasses.replace(TrainConfig.from_values(values), **kept)
     except ValueError as e:
         config, problems = None, [e]
     for col, name in zip(preset_box.columns(2) * 2, PRESETS, strict=True):

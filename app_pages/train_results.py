@@ -15,6 +15,12 @@ def results(job, loaded) -> None:
     if job.state == jobs.State.STOPPED:
         why = f" ({escape_markdown(job.note)})" if job.note else ""
         st.warning(f"Stopped after {r.epochs_completed} of {r.hyper.epochs} full epochs{why}: save the model so far, or discard it.")  # fmt: skip
+    if job.config.resume_from:
+        st.caption(f"Trained on from the saved model **{escape_markdown(job.config.resume_from)}**.")
+    if r.best_epoch is not None:
+        val = r.history["val_loss"]
+        st.info(f"Kept epoch {r.best_epoch} of {len(val)}: the lowest validation loss "
+                f"({val[r.best_epoch - 1]:.3f}; the last epoch's was {val[-1]:.3f}).", icon="📌")  # fmt: skip
     previous = st.session_state.get("train_previous")
     delta = None if previous is None else f"{(r.test_accuracy - previous) * 100:+.1f} points"
     top, bottom = st.columns(2), st.columns(2)  # two wide columns: no value cut short when presenting

@@ -203,3 +203,63 @@ def test_stop_then_discard_and_train_again(page, models_dir):
     assert again is not job and again.state is State.DONE
     assert again.progress()[0].epoch == 1 and len(again.progress()) < len(job.progress())
     assert "Test accuracy" in metrics(page)
+
+
+def test_skip_connections_toggle_reaches_the_network_and_its_code(page):
+    page.query_params.update({"preset": "mlp-relu", "epochs": "1"})
+    page.run()
+    field(page, "skip").set_value(True).run()
+    assert page.query_params["skip"] == ["1"] or page.query_params["skip"] == "1"
+    job = train_and_wait(page)
+    assert job.state is State.DONE and job.result.spec.skip
+    summary, code = (c.value for c in page.code)
+    assert summary.count("(Add)") == 1  # round the second dense layer (16 → 16: identity)
+    assert "x = layers.Add()([shortcut, x])" in code and "model = keras.Model(inputs, outputs)" in code
+
+
+def test_the_overfitting_scenario_sets_the_form_and_its_cure_adds_dropout_and_the_checkpoint(page):
+    from app_pages.train_overfit import CURE, OVERFIT
+
+    page.run()
+    page.button(key="train_scenario_overfit").click().run()
+    assert not page.exception
+    shown = {
+        name: field(page, name).value
+        for name in ("dense_units", "train_images", "validation_split", "epochs")
+    }
+    assert shown == {"dense_units": "256, 256", "train_images": 1000, "validation_split": 0.2, "epochs": 30}
+    assert page.session_state["train_config"] == OVERFIT
+    assert page.sidebar.toggle(key="train_keep_best_" + str(page.session_state["train_form"])).value is False
+    page.button(key="train_scenario_cure").click().run()
+    assert field(page, "dropout").value == 0.5
+    assert page.sidebar.toggle(key="train_keep_best_" + str(page.session_state["train_form"])).value is True
+    assert page.session_state["train_config"] == CURE and CURE.keeps_best
+
+
+def test_the_kept_epoch_is_marked_and_a_saved_model_trains_on(page, models_dir):
+    page.query_params.update({"preset": "mlp-relu", "epochs": "4", "val": "0.2", "dense": "256,256"})
+    page.run()
+    version = str(page.session_state["train_form"])
+    page.sidebar.toggle(key="train_keep_best_" + version).set_value(True).run()
+    job = train_and_wait(page)
+    best = job.result.best_epoch
+    assert best == int(min(range(4), key=lambda i: job.result.history["val_loss"][i])) + 1
+    assert f"Kept epoch {best} of 4" in as_read(page.info)
+    loss_chart = page.get("vega_lite_chart")[0]
+    rows = convert_arrow_bytes_to_pandas_df(loss_chart.proto.data.data)
+    kept = rows[rows["split"] == "best"]
+    assert list(kept["epoch"]) == [best]
+    assert kept["value"].iloc[0] == pytest.approx(job.result.history["val_loss"][best - 1])
+
+    page.button(key="train_save").click().run()
+    name = page.text_input(key="train_save_name").value
+    page.run()  # the form above the results lists the models saved in the run before
+    resume = page.sidebar.selectbox(key="train_resume_" + version)
+    assert resume.options == ["no: start afresh", name]  # only the same network is offered
+    resume.set_value(name).run()
+    second = train_and_wait(page)
+    assert second.config.resume_from == name and second.state is State.DONE
+    assert f"Trained on from the saved model **{name}**" in as_read(page.caption)
+    # It starts where the saved one stopped: on the same images its first epoch is far
+    # better than the first run's first epoch from random weights.
+    assert second.result.history["accuracy"][0] > job.result.history["accuracy"][0]

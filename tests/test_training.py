@@ -103,3 +103,20 @@ def test_training_on_uint8_pixels_gives_the_weights_float_inputs_give(preset, sm
     for a, b in zip(ours.model.get_weights(), talk.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
     assert ours.history["val_accuracy"] == history.history["val_accuracy"]
+
+
+def test_a_small_training_set_really_overfits(mnist):
+    """The Train page's "Overfit it" scenario, in the core: on 1,000 images a wide MLP's
+    validation loss bottoms out before the last epoch and rises again, while training
+    accuracy pulls away from validation accuracy."""
+    import numpy as np
+
+    from app_pages.train_overfit import OVERFIT
+
+    hyper = {**OVERFIT.train_kwargs(), "epochs": 12}  # the turn comes early (issue 16: by epoch 3)
+    h = train(OVERFIT.spec, mnist, **hyper, evaluate_test=False).history
+    lowest = int(np.argmin(h["val_loss"]))
+    assert lowest < len(h["val_loss"]) - 1 and h["val_loss"][-1] > h["val_loss"][lowest]
+    gap = [a - v for a, v in zip(h["accuracy"], h["val_accuracy"], strict=True)]
+    assert gap[-1] > 0 and gap[-1] > gap[0]
+    assert h["accuracy"][-1] > h["accuracy"][lowest]  # it kept learning the training images

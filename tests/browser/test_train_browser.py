@@ -189,3 +189,24 @@ def test_a_second_session_waits_for_the_trainer(browser, app_server):
     finally:
         first_context.close()
         second_context.close()
+
+
+def test_the_overfitting_cure_keeps_the_best_epoch_and_says_which(app_page, app_server):
+    """ "Cure it" sets dropout and the checkpoint; the result names the kept epoch, whose
+    validation loss is the lowest of the run (both figures read from the page)."""
+    page = app_page
+    sidebar = open_train(page, app_server)
+    page.get_by_text("Overfitting you can see").click()
+    page.get_by_role("button", name="2. Cure it").click()
+    expect(page).to_have_url(re.compile(r"dropout=0\.5"), timeout=60_000)
+    expect(sidebar.get_by_label("Epochs")).to_have_value("30", timeout=60_000)
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=60_000)
+    train_button(page).click()
+    kept = page.get_by_text(re.compile(r"Kept epoch \d+ of 30"))
+    expect(kept).to_be_visible(timeout=TRAINING)
+    text = kept.inner_text()
+    epoch = int(re.search(r"Kept epoch (\d+) of 30", text).group(1))
+    lowest, last = (
+        float(v) for v in re.search(r"\(([\d.]+); the last epoch's was ([\d.]+)\)", text).groups()
+    )
+    assert 1 <= epoch <= 30 and lowest <= last

@@ -27,7 +27,9 @@ SCENARIOS = {
 
 def overfit_strip() -> None:
     """Two buttons that set the form to a scenario, and the sentence that explains each."""
-    with st.expander("Overfitting you can see", expanded=False):
+    # Not a collapsed expander: its explanations are captions, and the projector must show them.
+    with st.container(border=True):
+        st.markdown("**Overfitting you can see**")
         for col, (key, (label, config, why)) in zip(st.columns(2), SCENARIOS.items(), strict=True):
             col.button(
                 label, key=f"train_scenario_{key}", on_click=use_config, args=(config,), width="stretch"

@@ -196,7 +196,6 @@ def test_the_overfitting_cure_keeps_the_best_epoch_and_says_which(app_page, app_
     validation loss is the lowest of the run (both figures read from the page)."""
     page = app_page
     sidebar = open_train(page, app_server)
-    page.get_by_text("Overfitting you can see").click()
     page.get_by_role("button", name="2. Cure it").click()
     expect(page).to_have_url(re.compile(r"dropout=0\.5"), timeout=60_000)
     expect(sidebar.get_by_label("Epochs")).to_have_value("30", timeout=60_000)

@@ -6,14 +6,25 @@ server process; what belongs to one user lives in `st.session_state`.
 
 from __future__ import annotations
 
+import gc
+
 import streamlit as st
 
 from dnnlab import data, registry
 
 
+def _keep_out_of_full_collections(loaded):
+    """Move what was just loaded (a model's graph, MNIST's arrays) out of the collector's
+    reach: Python's full collections otherwise walk every one of its objects, and with a few
+    models loaded each took 0.3 s holding the GIL, every few seconds under a room's load."""
+    gc.collect()
+    gc.freeze()
+    return loaded
+
+
 @st.cache_resource(show_spinner="Loading MNIST…")
 def _mnist():
-    return data.load()
+    return _keep_out_of_full_collections(data.load())
 
 
 def mnist():
@@ -30,7 +41,7 @@ def mnist():
 @st.cache_resource(show_spinner="Loading model…", max_entries=32)
 def load_model(name: str, mtime: float):
     """(model, meta) of a saved model; `mtime` makes a replaced file load afresh."""
-    return registry.load(name)
+    return _keep_out_of_full_collections(registry.load(name))
 
 
 def saved_model(name: str):

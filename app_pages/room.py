@@ -6,7 +6,7 @@ network gets wrong."""
 import streamlit as st
 
 from app_pages import room_views
-from app_pages.room_common import open_code, room_store
+from app_pages.room_common import open_code, room_store, talk_networks
 from app_pages.room_controls import controls
 from dnnlab import room_analysis
 
@@ -55,3 +55,6 @@ with left:
     controls(code)
 with right:
     live(code)
+# Loaded and traced once per process while the lecturer opens the room, after the QR code
+# is on screen: otherwise the first phones to join wait seconds for it, all at once.
+talk_networks()

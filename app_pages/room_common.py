@@ -9,7 +9,7 @@ import streamlit as st
 
 from app_pages import canvas
 from app_pages.common import saved_model, usable_models
-from dnnlab import room, room_analysis
+from dnnlab import registry, room, room_analysis
 from dnnlab.config import ModelSpec
 
 
@@ -32,7 +32,6 @@ def open_code() -> str | None:
     return code if room_store().room(code) else None
 
 
-@st.cache_resource(ttl=30, show_spinner="Loading the talk's networks…")
 def talk_networks() -> dict:
     """The talk's networks that are saved here, in the talk's order: name → (model, spec).
 
@@ -40,6 +39,12 @@ def talk_networks() -> dict:
     up again after 30 s, so a preset retrained during the lecture is picked up (listing the
     models on every stroke of every phone cost ~9 ms each).
     """
+    return _talk_networks(str(registry.models_dir()))
+
+
+@st.cache_resource(ttl=30, show_spinner="Loading the talk's networks…")
+def _talk_networks(folder: str) -> dict:
+    """`talk_networks` of one models folder: a change of folder is not served the old ones."""
     saved = {info.name for info in usable_models()}
     networks = {}
     for name in (n for n in room.TALK_NETWORKS if n in saved):

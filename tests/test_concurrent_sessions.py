@@ -16,6 +16,7 @@ def drawing(digit: int) -> dict:
     Image.fromarray(render(digit_paths(digit))).save(buffer, format="PNG")
     return canvas_state(buffer.getvalue())
 
+
 STUDENTS, DRAWINGS = 10, 3
 
 

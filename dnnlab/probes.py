@@ -10,7 +10,8 @@ view needs:
   space, in one compiled graph (tuning curves, dead units);
 - `predict`: class probabilities with units silenced by masks, in one traced graph
   (errors, lesions, re-checking saved models);
-- `split_at`: the layers up to one layer, and the rest after a mask (single-unit sweeps);
+- `split_at`: the layers up to one layer, and the rest after a mask (single-unit sweeps;
+  with skip connections the whole masked pass);
 - `predict_one`, `layers_one`: one sample through a traced graph, its probabilities or
   every layer's output (the Draw page). `model.predict`
   builds a dataset and a loop, tens of milliseconds for one sample; an eager
@@ -200,14 +201,28 @@ class Probe:
         return np.concatenate(parts) if parts else np.zeros((0, num_classes), "float32")
 
     def split_at(self, layer: str):
-        """Two traced functions: the layers up to `layer`, and the rest after a mask."""
-        return self._once(("split", layer), lambda: self._split(layer))
+        """Two traced functions, `head(x)` and `tail(h, mask)`: the layers up to `layer`,
+        and the rest after a mask on its output; `tail(head(x), mask)` is the prediction."""
+        if layer not in self.lesionable:
+            raise ValueError(f"cannot lesion {layer!r}; choose one of {sorted(self.lesionable)}")
+        build = self._split_skip if self.spec.skip else self._split
+        return self._once(("split", layer), lambda: build(layer))
+
+    def _split_skip(self, layer: str):
+        """With skip connections a shortcut can carry an earlier output past the cut, so
+        no one tensor holds the state there: the head passes the input on, and the tail
+        is the whole masked pass."""
+        import tensorflow as tf
+
+        def tail(x, mask):
+            return run_layers(self.spec, self.layers, x, lambda la, h: h * mask if la.name == layer else h)
+
+        mask = tf.TensorSpec((self.lesionable[layer],), tf.float32)
+        return tf.function(lambda x: x), tf.function(tail, input_signature=[self._signature(), mask])
 
     def _split(self, layer: str):
         import tensorflow as tf
 
-        if layer not in self.lesionable:
-            raise ValueError(f"cannot lesion {layer!r}; choose one of {sorted(self.lesionable)}")
         cut = [la.name for la in self.layers].index(layer) + 1
         head_layers, tail_layers = self.layers[:cut], self.layers[cut:]
 

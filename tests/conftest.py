@@ -86,11 +86,18 @@ def pytest_runtest_makereport(item, call):
 
 
 @pytest.fixture(scope="session")
-def app_server(tmp_path_factory):
-    """The app served by `streamlit run`, with the shipped models copied to a private folder."""
+def served_models(tmp_path_factory) -> Path:
+    """The served app's models folder: the shipped talk networks, copied. A test that adds
+    a model here removes it again (the other browser tests share the server)."""
     from dnnlab.architectures import PRESETS
 
-    folder = copy_shipped(tmp_path_factory.mktemp("served-models"), PRESETS)
+    return copy_shipped(tmp_path_factory.mktemp("served-models"), PRESETS)
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory, served_models):
+    """The app served by `streamlit run`, with the shipped models copied to a private folder."""
+    folder = served_models
     log_path = tmp_path_factory.mktemp("served-log") / "streamlit.log"
     # A Stop that the loaded test machine takes long to honour must end the run, not kill
     # it (the escalation itself is tested in tests/test_worker.py).

@@ -218,7 +218,7 @@ def test_skip_connections_toggle_reaches_the_network_and_its_code(page):
 
 
 def test_the_overfitting_scenario_sets_the_form_and_its_cure_adds_dropout_and_the_checkpoint(page):
-    from app_pages.train_overfit import CURE, OVERFIT
+    from dnnlab.config import CURE, OVERFIT
 
     page.run()
     page.button(key="train_scenario_overfit").click().run()

@@ -111,7 +111,7 @@ def test_a_small_training_set_really_overfits(mnist):
     accuracy pulls away from validation accuracy."""
     import numpy as np
 
-    from app_pages.train_overfit import OVERFIT
+    from dnnlab.config import OVERFIT
 
     hyper = {**OVERFIT.train_kwargs(), "epochs": 12}  # the turn comes early (issue 16: by epoch 3)
     h = train(OVERFIT.spec, mnist, **hyper, evaluate_test=False).history

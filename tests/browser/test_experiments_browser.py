@@ -48,3 +48,54 @@ def test_error_consistency_is_drawn_for_every_pair_once_each_way(app_page, app_s
     assert all(-1 <= v <= 1 for v in values), values
     assert all(n % 2 == 0 for n in Counter(values).values()), values  # κ(a, b) = κ(b, a)
     expect(app_page.get_by_text("Only the MLPs get these wrong", exact=False)).to_be_visible()
+
+
+@pytest.fixture
+def forming_model(served_models, small_mnist, monkeypatch):
+    """A small network trained for two epochs with snapshots, saved where the app serves
+    models, and removed after the test (the other browser tests share the server)."""
+    from dnnlab.training import train
+
+    monkeypatch.setenv("DNNLAB_MODELS", str(served_models))
+    result = train(PRESETS["mlp-relu"].spec, small_mnist, epochs=2, snapshots=True)
+    name = "forming-browser"
+    registry.save(
+        result.model,
+        registry.build_meta(result, data_digest="test", name=name),
+        name,
+        snapshots=result.snapshots,
+    )
+    yield name, result.snapshots
+    registry.delete(name)
+
+
+def test_representations_forming_draw_every_digit_and_move_with_the_slider(
+    app_page, app_server, forming_model
+):
+    name, snapshots = forming_model
+    app_page.goto(f"{app_server}/experiments")
+    wait_for_app(app_page)
+    app_page.get_by_role("tab", name="Representations").click()
+    wait_for_app(app_page)
+    app_page.get_by_test_id("stSelectbox").filter(has_text="Model").click()
+    app_page.get_by_role("option", name=name).click()
+    wait_for_app(app_page)
+
+    embedding = app_page.get_by_test_id("stVegaLiteChart").filter(has_text="PC 1 of the trained layer")
+    points = embedding.locator("svg g.mark-text.role-mark text")
+    expect(points).to_have_count(len(snapshots.labels), timeout=SLOW)
+    assert Counter(points.all_text_contents()) == Counter(str(int(d)) for d in snapshots.labels)
+    last = f"epoch {snapshots.epoch[-1]:.2f} · step {snapshots.step[-1]:,}"
+    expect(app_page.get_by_text(last, exact=False).first).to_be_visible()
+    for layer in snapshots.layers:  # each layer's RDM, drawn
+        picture = app_page.get_by_test_id("stImage").filter(has_text=layer).locator("img").last
+        expect(picture).to_be_visible()
+        assert picture.evaluate("img => img.complete && img.naturalWidth > 0")
+    trained = points.evaluate_all("texts => texts.map(t => t.getAttribute('transform'))")
+
+    app_page.get_by_test_id("stSlider").get_by_role("slider").press("Home")  # before training
+    expect(app_page.get_by_text("epoch 0.00 · step 0", exact=False).first).to_be_visible(timeout=SLOW)
+    wait_for_app(app_page)
+    expect(points).to_have_count(len(snapshots.labels))
+    untrained = points.evaluate_all("texts => texts.map(t => t.getAttribute('transform'))")
+    assert untrained != trained, "the points move to where the untrained network put them"

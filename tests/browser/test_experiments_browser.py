@@ -1,5 +1,6 @@
 """The Experiments page's Participants tab in real headless Chromium: the matrices drawn."""
 
+import shutil
 from collections import Counter
 
 import pytest
@@ -8,6 +9,7 @@ from playwright.sync_api import expect
 from dnnlab import registry, rsa
 from dnnlab.architectures import PRESETS
 from tests.conftest import wait_for_app
+from tests.support import copy_shipped
 
 pytestmark = pytest.mark.browser
 SLOW = 300_000  # ms: the first visit loads four networks and computes their RDMs on a loaded machine
@@ -99,3 +101,31 @@ def test_representations_forming_draw_every_digit_and_move_with_the_slider(
     expect(points).to_have_count(len(snapshots.labels))
     untrained = points.evaluate_all("texts => texts.map(t => t.getAttribute('transform'))")
     assert untrained != trained, "the points move to where the untrained network put them"
+
+
+@pytest.fixture
+def second_seeds(served_models):
+    """Each talk preset's seed-1 run beside its seed 0 on the served app, removed after."""
+    names = [f"{preset}-seed1" for preset in PRESETS]
+    copy_shipped(served_models, names)
+    yield names
+    for name in names:
+        shutil.rmtree(served_models / name)
+
+
+def test_seeds_draw_every_pair_of_runs_and_each_preset_pair(app_page, app_server, second_seeds):
+    open_participants(app_page, app_server)
+    app_page.get_by_text("Seeds as a noise ceiling", exact=True).click()
+    wait_for_app(app_page)
+    runs = 2 * len(PRESETS)
+    charts_drawn = app_page.get_by_test_id("stVegaLiteChart")
+    expect(charts_drawn).to_have_count(4, timeout=SLOW)  # per measure: the pairs, the preset means
+    for measure in range(2):
+        pairs, means = charts_drawn.nth(2 * measure), charts_drawn.nth(2 * measure + 1)
+        # Every pair of runs a tick, and a bar for each kind (between seeds, between architectures).
+        expect(pairs.locator("svg g.mark-rect.role-mark path")).to_have_count(runs * (runs - 1) // 2 + 2)
+        expect(means.locator("svg g.mark-rect.role-mark path")).to_have_count(len(PRESETS) ** 2)
+    metrics = app_page.get_by_test_id("stMetric")
+    expect(metrics).to_have_count(2)
+    for text in metrics.all_inner_texts():
+        assert "between seeds" in text and "between architectures" in text, text

@@ -22,6 +22,10 @@ def open_participants(page, url: str) -> None:
     wait_for_app(page)
 
 
+POINTS = "svg g.mark-text.role-mark text"  # the embedding's digits
+POSITIONS = "texts => texts.map((t) => t.getAttribute('transform'))"
+
+
 def stage_count(name: str) -> int:
     return len(rsa.stages(registry.load(name)[0])) - 1  # without the pixels
 
@@ -84,23 +88,31 @@ def test_representations_forming_draw_every_digit_and_move_with_the_slider(
     wait_for_app(app_page)
 
     embedding = app_page.get_by_test_id("stVegaLiteChart").filter(has_text="PC 1 of the trained layer")
-    points = embedding.locator("svg g.mark-text.role-mark text")
+    points = embedding.locator(POINTS)
     expect(points).to_have_count(len(snapshots.labels), timeout=SLOW)
     assert Counter(points.all_text_contents()) == Counter(str(int(d)) for d in snapshots.labels)
     last = f"epoch {snapshots.epoch[-1]:.2f} · step {snapshots.step[-1]:,}"
     expect(app_page.get_by_text(last, exact=False).first).to_be_visible()
     for layer in snapshots.layers:  # each layer's RDM, drawn
         picture = app_page.get_by_test_id("stImage").filter(has_text=layer).locator("img").last
-        expect(picture).to_be_visible()
-        assert picture.evaluate("img => img.complete && img.naturalWidth > 0")
-    trained = points.evaluate_all("texts => texts.map(t => t.getAttribute('transform'))")
+        expect(picture).to_have_js_property("complete", True)
+        assert picture.evaluate("img => img.naturalWidth > 0"), layer
+    trained = points.evaluate_all(POSITIONS)
 
     app_page.get_by_test_id("stSlider").get_by_role("slider").press("Home")  # before training
     expect(app_page.get_by_text("epoch 0.00 · step 0", exact=False).first).to_be_visible(timeout=SLOW)
-    wait_for_app(app_page)
+    # The text comes first; the chart is redrawn after it, asynchronously.
+    app_page.wait_for_function(
+        f"""before => {{
+            const chart = [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')]
+                .find((c) => c.textContent.includes('PC 1 of the trained layer'));
+            const now = chart ? ({POSITIONS})([...chart.querySelectorAll('{POINTS}')]) : [];
+            return now.length === before.length && now.join() !== before.join();
+        }}""",
+        arg=trained,
+        timeout=SLOW,
+    )  # the points move to where the untrained network put them
     expect(points).to_have_count(len(snapshots.labels))
-    untrained = points.evaluate_all("texts => texts.map(t => t.getAttribute('transform'))")
-    assert untrained != trained, "the points move to where the untrained network put them"
 
 
 @pytest.fixture

@@ -107,6 +107,21 @@ def test_opening_a_room_shows_how_to_join(store):
     assert any("Waiting for the first drawing" in i.value for i in at.info)
 
 
+def test_the_projector_loads_the_networks_so_the_first_phones_do_not_wait(
+    store, shipped, fake_canvas, monkeypatch
+):
+    """Under 200 phones, the first ones waited seconds for the networks (bench/room.py)."""
+    warmed = []
+    monkeypatch.setattr(room_analysis, "warm_up", lambda networks: warmed.append(list(networks)))
+    code = store.open_room().code
+    run(ROOM_PAGE, room=code)
+    assert warmed == [list(room.TALK_NETWORKS)], "the Room page loaded and traced the talk's networks"
+    fake_canvas.image = render(digit_paths(4))
+    at = run(JOIN_PAGE, room=code)
+    assert list(metrics(at)) == list(room.TALK_NETWORKS), "the phone read the drawing with them"
+    assert len(warmed) == 1, "and did not load them again"
+
+
 def test_the_lecturer_sets_the_address_and_a_bad_one_is_refused(store):
     code = store.open_room().code
     at = run(ROOM_PAGE, room=code)

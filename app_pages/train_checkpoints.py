@@ -25,7 +25,8 @@ def checkpoint_inputs(config: TrainConfig | None) -> TrainConfig | None:
     options = [AFRESH, *same]
     resume = sidebar.selectbox("Train on from a saved model", options, key=f"train_resume_{version}",
                                index=options.index(config.resume_from) if config.resume_from in same else 0,
-                               help="Start from a saved network's weights (the same layers) for more epochs.")  # fmt: skip
+                               help="Start from a saved network's weights (the same layers) for more epochs; "
+                                    "the optimiser's running averages start afresh.")  # fmt: skip
     config = dataclasses.replace(config, keep_best=keep, resume_from=None if resume == AFRESH else resume)
     st.session_state.train_config = config
     return config

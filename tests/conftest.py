@@ -54,6 +54,22 @@ def models_dir(tmp_path, monkeypatch):
     return folder
 
 
+def wait_watched(job, timeout: float) -> bool:
+    """Wait for a training job as its page does, polling it: each poll is the job's
+    heartbeat (`Job.touch`). A job nobody polls for `jobs.HEARTBEAT_TIMEOUT` counts as
+    abandoned and is cancelled, and under AppTest no browser session vouches for it, so a
+    bare `job.wait` fails whenever a loaded machine makes the job outlast that. False if
+    `timeout` seconds pass first."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not job.wait(timeout=1.0):
+        job.touch()
+        if time.monotonic() > deadline:
+            return False
+    return True
+
+
 def elements(at, *kinds: str) -> list:
     """Every element of these proto types in an AppTest tree (charts have no accessor)."""
     found = []

@@ -16,6 +16,7 @@ from dnnlab import finetune, jobs, registry, room
 from dnnlab.architectures import prepare_inputs
 from dnnlab.config import ModelSpec
 from dnnlab.worker import Worker
+from tests.conftest import wait_watched
 from tests.room_support import fill_room, stratified_digits
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -133,7 +134,7 @@ def test_the_training_process_fine_tunes_on_the_rooms_drawings(cnn, inverted_roo
         job = finetune.start_job(
             model, spec, s, (x_test, y_test), finetune.hyper(epochs=10, learning_rate=1e-3)
         )
-        assert job.wait(timeout=900), job.state
+        assert wait_watched(job, timeout=900), job.state
     finally:
         worker.close()
     assert job.state == jobs.State.DONE, job.error
@@ -187,7 +188,7 @@ def test_the_train_page_fine_tunes_on_a_room_and_saves_the_result(page_room, mni
     at.button(key="finetune_start").click().run()
     run = at.session_state["finetune"]
     try:
-        assert run["job"].wait(900), run["job"].state
+        assert wait_watched(run["job"], 900), run["job"].state
     finally:
         run["job"].stop()
     at.run()

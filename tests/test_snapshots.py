@@ -9,6 +9,7 @@ import pytest
 from dnnlab import registry, rsa, snapshots
 from dnnlab.architectures import preset_spec
 from dnnlab.training import train
+from tests.conftest import wait_watched
 
 EPOCHS = 3
 
@@ -128,7 +129,7 @@ def test_the_train_page_path_brings_snapshots_back_from_the_training_process():
         config = TrainConfig(config.spec, type(config.hyper)(epochs=1, train_images=1000))
         job = jobs.Job(config, limit=1000, train_fn=worker.train)
         jobs.Trainer().submit(job)
-        assert job.wait(timeout=600), "the job did not finish"
+        assert wait_watched(job, timeout=600), "the job did not finish"
         assert job.error is None, job.error
         s = job.result.snapshots
         assert s is not None and s.epoch[0] == 0 and s.epoch[-1] == 1

@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 from dnnlab import registry
 from dnnlab.config import BY_FIELD
 from dnnlab.jobs import State
+from tests.conftest import wait_watched
 
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "train.py")
 
@@ -30,7 +31,7 @@ def train_and_wait(at: AppTest, timeout: float = 120):
     at.button(key="train_start").click().run()
     assert not at.exception
     job = at.session_state["train_job"]
-    assert job.wait(timeout), "training did not finish"
+    assert wait_watched(job, timeout), "training did not finish"
     at.run()  # the page polls; one more run shows the finished job
     assert not at.exception
     return job
@@ -183,7 +184,7 @@ def test_stop_then_discard_and_train_again(page, models_dir):
     assert not page.button(key="train_stop").disabled
     assert page.button(key="train_start").disabled  # one job at a time per session
     while job.latest() is None and not job.wait(0.05):
-        pass
+        job.touch()  # as the page's polls do: an unwatched job is cancelled as abandoned
     page.button(key="train_stop").click().run()
     assert job.wait(30)
     assert job.state is State.STOPPED and job.result.epochs_completed < 100

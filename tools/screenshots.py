@@ -4,8 +4,9 @@
     .venv/bin/python tools/screenshots.py --url URL --out screenshots/
 
 Writes `<page>-<width>x<height>-<plain|present>.png` (the browser window, as a projector
-shows it) for Train, Model, Draw (with a digit drawn) and Experiments, at 1280×720 and
-1920×1080. `make screenshots` runs it; the folder is gitignored.
+shows it) for Train, Model, Draw (with a digit drawn), Experiments and Room (a room just
+opened, its QR code shown), at 1280×720 and 1920×1080; and `join-390x844-phone.png`, the
+Join page of that room on a phone. `make screenshots` runs it; the folder is gitignored.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -22,7 +25,8 @@ from tests.browser.drawing import canvas, draw  # noqa: E402
 from tests.support import CHROMIUM_FLAGS, digit_paths, start_streamlit  # noqa: E402
 
 SIZES = [(1280, 720), (1920, 1080)]
-PAGES = {"train": "", "model": "model", "draw": "draw", "experiments": "experiments"}
+PAGES = {"train": "", "model": "model", "draw": "draw", "experiments": "experiments", "room": "room"}
+PHONE = {"width": 390, "height": 844}
 
 
 def wait_for_app(page) -> None:
@@ -56,11 +60,28 @@ def shoot(browser, url: str, out: Path) -> list[Path]:
                 wait_for_app(page)
                 if name == "draw":
                     draw_a_digit(page)
+                if name == "room":
+                    page.get_by_role("button", name="Open a room").click()
+                    wait_for_app(page)
+                    room_code = parse_qs(urlparse(page.url).query)["room"][0]
                 target = out / f"{name}-{width}x{height}-{mode}.png"
                 page.screenshot(path=str(target))
                 written.append(target)
             context.close()
+    written.append(shoot_phone(browser, url, room_code, out))
     return written
+
+
+def shoot_phone(browser, url: str, code: str, out: Path) -> Path:
+    """The Join page of room `code` as a phone shows it."""
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
+    page = context.new_page()
+    page.goto(f"{url}/join?room={code}")
+    wait_for_app(page)
+    target = out / f"join-{PHONE['width']}x{PHONE['height']}-phone.png"
+    page.screenshot(path=str(target))
+    context.close()
+    return target
 
 
 def main(argv=None) -> int:
@@ -74,7 +95,11 @@ def main(argv=None) -> int:
 
     from playwright.sync_api import sync_playwright
 
-    process, url = (None, args.url) if args.url else start_streamlit(timeout=120)
+    # A room database of its own: the rooms opened for the pictures are not the lecturer's.
+    rooms = Path(tempfile.mkdtemp(prefix="dnnlab-screenshots-")) / "room.sqlite3"
+    process, url = (
+        (None, args.url) if args.url else start_streamlit({"DNNLAB_ROOM_DB": str(rooms)}, timeout=120)
+    )
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(

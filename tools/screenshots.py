@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -62,6 +63,7 @@ def shoot(browser, url: str, out: Path) -> list[Path]:
                     draw_a_digit(page)
                 if name == "room":
                     page.get_by_role("button", name="Open a room").click()
+                    page.wait_for_url(re.compile(r"[?&]room="))
                     wait_for_app(page)
                     room_code = parse_qs(urlparse(page.url).query)["room"][0]
                 target = out / f"{name}-{width}x{height}-{mode}.png"

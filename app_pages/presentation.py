@@ -29,8 +29,9 @@ button[data-baseweb="tab"] p { font-size: 1rem; }
 .stElementContainer:has(> [data-testid="stDataFrame"]) { zoom: 1.3; max-width: calc(100% / 1.3); }
 [data-testid="stImageCaption"] [data-testid="stCaptionContainer"] p { font-size: 0.75rem; }
 
-/* A metric's value shrinks to its own box rather than being cut to "9…". */
-[data-testid="stMetric"] { container-type: inline-size; }
+/* A metric's value shrinks to its own box rather than being cut to "9…". That box no
+   longer grows with its text, so a metric sized to its content needs a width of its own. */
+[data-testid="stMetric"] { container-type: inline-size; min-width: 11rem; }
 [data-testid="stMetricValue"] { font-size: min(3.5rem, 28cqi); font-weight: 700; }
 [data-testid="stMetricLabel"] p { font-size: 1.1rem; }
 [data-testid="stMetricLabel"] *, [data-testid="stMetricDelta"] * { white-space: normal; overflow: visible; }

@@ -197,3 +197,30 @@ def test_start_here_sets_the_train_form_to_each_step_of_the_talk(screen, app_ser
         chosen = sidebar.get_by_role("button", name=preset, exact=True)
         expect(chosen).to_have_attribute("data-testid", "stBaseButton-primary")
     assert page.console_problems == []
+
+
+# Each metric's text, its box's left and right edges, and its value's font size (px).
+METRIC_BOXES_JS = """
+() => [...document.querySelectorAll('[data-testid="stMetric"]')].map((metric) => {
+  const box = metric.getBoundingClientRect();
+  const value = metric.querySelector('[data-testid="stMetricValue"]');
+  return [metric.innerText, box.left, box.right, parseFloat(getComputedStyle(value).fontSize)];
+})
+"""
+
+
+def test_an_open_rooms_counts_are_side_by_side_and_readable(screen, app_server):
+    """The projector's "Phones connected" and "Drawings", sized to their content: once,
+    presenting, they collapsed onto each other with values a few pixels high."""
+    page, query, present = screen
+    open_page(page, app_server, "room", query)
+    page.get_by_role("button", name="Open a room").click()
+    page.wait_for_url(re.compile(r"[?&]room="))
+    wait_for_app(page)
+    expect(page.get_by_test_id("stMetric")).to_have_count(2)
+    boxes = sorted(page.evaluate(METRIC_BOXES_JS), key=lambda b: b[1])
+    assert [text.split("\n")[0] for text, *_ in boxes] == ["Phones connected", "Drawings"], boxes
+    (_, _, first_right, _), (_, second_left, _, _) = boxes
+    assert first_right <= second_left, f"the counts overlap: {boxes}"
+    assert all(size >= 28 for *_, size in boxes), f"a count too small to read from the back: {boxes}"
+    assert page.evaluate(TRUNCATED_METRICS_JS) == [], "metric values cut short"

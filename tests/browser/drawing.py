@@ -82,6 +82,9 @@ def clear(page) -> None:
     expect(page.get_by_text(HINT)).to_be_visible(timeout=30_000)
     expect(page.get_by_test_id("stMetric")).to_have_count(0, timeout=30_000)
     page.wait_for_function(BLACK_CANVAS_JS, timeout=30_000)
+    # And the Clear's run finished: a canvas update still on its way would wipe the next
+    # stroke (seen once under load, on the first stroke after a Clear).
+    idle(page)
 
 
 def read_drawn(page, paths) -> str:

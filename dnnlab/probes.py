@@ -205,20 +205,22 @@ class Probe:
         and the rest after a mask on its output; `tail(head(x), mask)` is the prediction."""
         if layer not in self.lesionable:
             raise ValueError(f"cannot lesion {layer!r}; choose one of {sorted(self.lesionable)}")
-        build = self._split_skip if self.spec.skip else self._split
-        return self._once(("split", layer), lambda: build(layer))
+        if self.spec.skip:
+            return self._split_skip(layer)
+        return self._once(("split", layer), lambda: self._split(layer))
 
     def _split_skip(self, layer: str):
         """With skip connections a shortcut can carry an earlier output past the cut, so
         no one tensor holds the state there: the head passes the input on, and the tail
-        is the whole masked pass."""
-        import tensorflow as tf
+        is the masked forward pass (`predict`'s) with only this layer's mask set."""
+        masked = self._once("masked", self._masked)
+        ones = [np.ones(n, "float32") for n in self.lesionable.values()]
+        at = list(self.lesionable).index(layer)
 
         def tail(x, mask):
-            return run_layers(self.spec, self.layers, x, lambda la, h: h * mask if la.name == layer else h)
+            return masked(x, [*ones[:at], np.asarray(mask, "float32"), *ones[at + 1 :]])
 
-        mask = tf.TensorSpec((self.lesionable[layer],), tf.float32)
-        return tf.function(lambda x: x), tf.function(tail, input_signature=[self._signature(), mask])
+        return (lambda x: x), tail
 
     def _split(self, layer: str):
         import tensorflow as tf

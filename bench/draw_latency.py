@@ -126,18 +126,6 @@ def choose_model(page, name: str) -> None:
     expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=60_000)
 
 
-def clear(page) -> None:
-    """Press Clear and wait for the new, empty canvas and the hint (no prediction shown)."""
-    from playwright.sync_api import expect
-
-    page.evaluate("document.querySelectorAll('canvas.upper-canvas').forEach(c => c.dataset.old = '1')")
-    page.get_by_role("button", name="Clear").click()
-    expect(page.locator("canvas.upper-canvas:not([data-old])")).to_have_count(1, timeout=30_000)
-    expect(page.locator("canvas.upper-canvas")).to_have_count(1, timeout=30_000)
-    expect(page.get_by_text("Draw a digit on the black square")).to_be_visible(timeout=30_000)
-    expect(page.get_by_test_id("stMetric")).to_have_count(0, timeout=30_000)
-
-
 def reset(page) -> None:
     """Empty the canvas with its own toolbar button (in place, no remount) and wait for the hint."""
     from playwright.sync_api import expect

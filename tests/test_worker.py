@@ -96,12 +96,14 @@ def alive(pid: int) -> bool:
 
 
 def test_the_worker_exits_when_its_server_dies():
-    # A stand-in server starts a worker, reports its pid, and is then killed outright.
+    # A stand-in server starts a worker, waits until it is up, reports its pid, and is then
+    # killed outright. (Killed while the niced worker is still importing TensorFlow, which
+    # took over a minute on a loaded machine, the worker exits only once that import ends.)
     server = subprocess.Popen(
         [
             sys.executable,
             "-c",
-            "import time; from dnnlab.worker import Worker; w = Worker(); w.start(); "
+            "import time; from dnnlab.worker import Worker; w = Worker(); w.wait_ready(); "
             "print(w.pid, flush=True); time.sleep(600)",
         ],
         stdout=subprocess.PIPE,

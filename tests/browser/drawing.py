@@ -20,12 +20,55 @@ NEW_IMAGE_JS = f"""
 }}
 """
 
-# The canvas is ready once it shows its black background: until then (its first drawing is
-# still loading) a stroke is wiped when that load completes. It lives in a shadow root.
-BLACK_CANVAS_JS = """
-() => [...document.querySelectorAll('[data-testid="stBidiComponentIsolated"]')]
-  .map((host) => host.shadowRoot && host.shadowRoot.querySelector('canvas.dc-canvas.lower-canvas'))
-  .some((c) => c && c.getContext('2d').getImageData(c.width / 2, c.height / 2, 1, 1).data[3] === 255)
+# Marks every canvas now on the page. Each lives in its component's shadow root, where
+# `document.querySelectorAll` does not reach (it once marked nothing, so the wait for a new
+# canvas after Clear passed at once, on the old one).
+MARK_JS = """
+(mark) => document.querySelectorAll('[data-testid="stBidiComponentIsolated"]').forEach((host) => {
+  const c = host.shadowRoot && host.shadowRoot.querySelector('canvas.upper-canvas');
+  if (c) c.dataset[mark] = '1';
+})
+"""
+
+# One canvas on the page, not marked old, showing its black background and, if `place` is
+# given, with its top-left corner there. Until its first drawing has loaded, the canvas is
+# not yet in drawing mode and that load wipes any stroke; the background is painted in the
+# same step that turns drawing on.
+READY_CANVAS_JS = """
+(place) => {
+  const found = [...document.querySelectorAll('[data-testid="stBidiComponentIsolated"]')]
+    .map((host) => host.shadowRoot)
+    .filter((root) => root && root.querySelector('canvas.upper-canvas'));
+  if (found.length !== 1) return false;
+  const upper = found[0].querySelector('canvas.upper-canvas');
+  const lower = found[0].querySelector('canvas.dc-canvas.lower-canvas');
+  const middle = lower.getContext('2d').getImageData(lower.width / 2, lower.height / 2, 1, 1);
+  const r = upper.getBoundingClientRect();
+  const placed = !place || (Math.abs(r.x - place.x) < 1 && Math.abs(r.y - place.y) < 1);
+  return !upper.dataset.old && middle.data[3] === 255 && placed;
+}
+"""
+
+# What a failed wait reports: did the stroke reach the canvas, where is the canvas now,
+# and is the app still running?
+STATE_JS = """
+() => {
+  const roots = [...document.querySelectorAll('[data-testid="stBidiComponentIsolated"]')]
+    .map((host) => host.shadowRoot)
+    .filter((root) => root && root.querySelector('canvas.upper-canvas'));
+  const seen = roots.map((root) => {
+    const lower = root.querySelector('canvas.dc-canvas.lower-canvas');
+    const d = lower.getContext('2d').getImageData(0, 0, lower.width, lower.height).data;
+    let white = 0;
+    for (let i = 0; i < d.length; i += 4) white += d[i] > 128;
+    const r = root.querySelector('canvas.upper-canvas').getBoundingClientRect();
+    return `canvas at (${r.x}, ${r.y}) with ${white} white pixels`;
+  });
+  const app = document.querySelector('[data-testid="stApp"]');
+  return `${seen.length} canvases: ${seen.join('; ')}; ` +
+    `script ${app && app.getAttribute('data-test-script-state')}, ` +
+    `connection ${app && app.getAttribute('data-test-connection-state')}`;
+}
 """
 
 
@@ -35,7 +78,7 @@ def open_draw_page(page, url: str, query: str = "") -> None:
     wait_for_app(page)
     expect(canvas(page)).to_have_count(1, timeout=60_000)
     expect(page.get_by_text(HINT)).to_be_visible(timeout=60_000)
-    page.wait_for_function(BLACK_CANVAS_JS, timeout=60_000)
+    page.wait_for_function(READY_CANVAS_JS, arg=None, timeout=60_000)
 
 
 def canvas(page):
@@ -63,7 +106,10 @@ def draw(page, paths, *, steps: int = 3) -> None:
         try:
             page.wait_for_function(NEW_IMAGE_JS, arg=before, timeout=60_000)
         except PlaywrightTimeout:
-            raise AssertionError(f"no new reading on screen after the stroke from {stroke[0]}") from None
+            raise AssertionError(
+                f"no new reading after the stroke from {stroke[0]} on the canvas at ({box['x']}, {box['y']}); "
+                f"{page.evaluate(STATE_JS)}"
+            ) from None
         idle(page)  # the rest of the page (the layers) drawn too: a click now interrupts nothing
 
 
@@ -74,17 +120,20 @@ def idle(page) -> None:
 
 
 def clear(page) -> None:
-    """Press Clear and wait for the new, empty canvas and the hint (no prediction shown)."""
-    page.evaluate("document.querySelectorAll('canvas.upper-canvas').forEach(c => c.dataset.old = '1')")
-    page.get_by_role("button", name="Clear").click()
-    expect(page.locator("canvas.upper-canvas:not([data-old])")).to_have_count(1, timeout=30_000)
-    expect(canvas(page)).to_have_count(1, timeout=30_000)
+    """Press Clear and wait for the new, empty canvas, ready to draw on where the old one
+    was, and the hint (no prediction shown)."""
+    button = page.get_by_role("button", name="Clear")
+    button.scroll_into_view_if_needed()
+    place = canvas(page).bounding_box()
+    page.evaluate(MARK_JS, "old")
+    button.click()
+    # Where the old one was: after the run, the new canvas has been seen 288 px lower for a
+    # moment (under load), and a stroke drawn then missed it.
+    page.wait_for_function(READY_CANVAS_JS, arg=place, timeout=30_000)
     expect(page.get_by_text(HINT)).to_be_visible(timeout=30_000)
     expect(page.get_by_test_id("stMetric")).to_have_count(0, timeout=30_000)
-    page.wait_for_function(BLACK_CANVAS_JS, timeout=30_000)
-    # And the Clear's run finished: a canvas update still on its way would wipe the next
-    # stroke (seen once under load, on the first stroke after a Clear).
     idle(page)
+    page.wait_for_function(READY_CANVAS_JS, arg=place, timeout=30_000)
 
 
 def read_drawn(page, paths) -> str:

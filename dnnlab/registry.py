@@ -470,7 +470,9 @@ def _check_room(folder: Path, target: Path, size: int) -> None:
 
 def _move_into_place(partial: Path, target: Path) -> None:
     """Rename the finished folder to its name; an old model of that name is moved aside
-    first and removed after, so the name always means one complete model."""
+    first and removed after, so the name never means a half-written model. Between the
+    two renames the name means nothing: a reader that finds it missing waits for this
+    lock and looks again (`_consistent`)."""
     if not (target.exists() or target.is_symlink()):
         os.rename(partial, target)
         return
@@ -564,9 +566,25 @@ def _consistent(path: Path, read, attempts: int = 5):
     for _ in range(attempts):
         before = _identity(path)
         result = read()
-        if _identity(path) == before:
+        after = _identity(path)
+        if after is None:
+            # Missing: deleted, or a replacement between its two renames (seen by a page
+            # listing the models while another process saved over one of them).
+            _wait_for_saver(path.parent)
+            if _identity(path) is None:
+                return result
+        elif after == before:
             return result
     return result
+
+
+def _wait_for_saver(folder: Path) -> None:
+    """Until a save or delete under way in `folder` (any process) has finished."""
+    try:
+        with _locked(folder):
+            pass
+    except OSError:
+        pass  # a folder we cannot lock (read-only) has no saver to wait for
 
 
 def stamp(name: str, directory: Path | None = None) -> int:

@@ -125,6 +125,34 @@ def test_a_deleted_model_is_gone_whole_and_others_stay(models_dir, trained):
         registry.delete("../keep")
 
 
+def test_a_model_loaded_while_it_is_being_replaced_is_the_new_one_not_missing(
+    models_dir, trained, monkeypatch, tmp_path
+):
+    """A replacement renames the old folder aside, then the new one into place: a reader
+    that finds the name missing in between waits for the saver, then reads the new model."""
+    import threading
+
+    registry.save(trained.model, _meta(trained), "m")
+    replacement = registry.build_meta(trained, data_digest="the replacement", name="m")
+    new = registry.save(trained.model, replacement, "m", directory=tmp_path / "built")
+    waiting, wait = threading.Event(), registry._wait_for_saver
+
+    def noted_wait(folder):
+        waiting.set()
+        wait(folder)
+
+    monkeypatch.setattr(registry, "_wait_for_saver", noted_wait)
+    found = []
+    with registry._locked(models_dir):  # the saver, between its two renames
+        (models_dir / "m").rename(tmp_path / "old")
+        reader = threading.Thread(target=lambda: found.append(registry.load("m")[1]))
+        reader.start()
+        assert waiting.wait(timeout=120), "the reader did not wait for the saver"
+        new.rename(models_dir / "m")
+    reader.join(timeout=120)
+    assert [meta["data_digest"] for meta in found] == ["the replacement"]
+
+
 def test_the_shipped_runs_cannot_be_deleted_by_a_page(models_dir, trained):
     for name in ("cnn", "mlp-raw-seed3", "my-cnn"):
         registry.save(trained.model, _meta(trained), name)

@@ -20,25 +20,26 @@ NEW_IMAGE_JS = f"""
 }}
 """
 
-# Marks every canvas now on the page. Each lives in its component's shadow root, where
-# `document.querySelectorAll` does not reach (it once marked nothing, so the wait for a new
-# canvas after Clear passed at once, on the old one).
-MARK_JS = """
-(mark) => document.querySelectorAll('[data-testid="stBidiComponentIsolated"]').forEach((host) => {
-  const c = host.shadowRoot && host.shadowRoot.querySelector('canvas.upper-canvas');
-  if (c) c.dataset[mark] = '1';
-})
+# Every drawing canvas's shadow root: each canvas lives in its component's, where
+# `document.querySelectorAll` does not reach.
+ROOTS_JS = """
+const canvasRoots = () => [...document.querySelectorAll('[data-testid="stBidiComponentIsolated"]')]
+  .map((host) => host.shadowRoot)
+  .filter((root) => root && root.querySelector('canvas.upper-canvas'));
 """
+
+# Marks every canvas now on the page (a `document.querySelectorAll` once marked nothing,
+# so the wait for a new canvas after Clear passed at once, on the old one).
+MARK_JS = f"""(mark) => {{{ROOTS_JS}
+  canvasRoots().forEach((root) => {{ root.querySelector('canvas.upper-canvas').dataset[mark] = '1'; }});
+}}"""
 
 # One canvas on the page, not marked old, showing its black background and, if `place` is
 # given, with its top-left corner there. Until its first drawing has loaded, the canvas is
 # not yet in drawing mode and that load wipes any stroke; the background is painted in the
 # same step that turns drawing on.
-READY_CANVAS_JS = """
-(place) => {
-  const found = [...document.querySelectorAll('[data-testid="stBidiComponentIsolated"]')]
-    .map((host) => host.shadowRoot)
-    .filter((root) => root && root.querySelector('canvas.upper-canvas'));
+READY_CANVAS_JS = f"""(place) => {{{ROOTS_JS}
+  const found = canvasRoots();
   if (found.length !== 1) return false;
   const upper = found[0].querySelector('canvas.upper-canvas');
   const lower = found[0].querySelector('canvas.dc-canvas.lower-canvas');
@@ -46,30 +47,24 @@ READY_CANVAS_JS = """
   const r = upper.getBoundingClientRect();
   const placed = !place || (Math.abs(r.x - place.x) < 1 && Math.abs(r.y - place.y) < 1);
   return !upper.dataset.old && middle.data[3] === 255 && placed;
-}
-"""
+}}"""
 
 # What a failed wait reports: did the stroke reach the canvas, where is the canvas now,
 # and is the app still running?
-STATE_JS = """
-() => {
-  const roots = [...document.querySelectorAll('[data-testid="stBidiComponentIsolated"]')]
-    .map((host) => host.shadowRoot)
-    .filter((root) => root && root.querySelector('canvas.upper-canvas'));
-  const seen = roots.map((root) => {
+STATE_JS = f"""() => {{{ROOTS_JS}
+  const seen = canvasRoots().map((root) => {{
     const lower = root.querySelector('canvas.dc-canvas.lower-canvas');
     const d = lower.getContext('2d').getImageData(0, 0, lower.width, lower.height).data;
     let white = 0;
     for (let i = 0; i < d.length; i += 4) white += d[i] > 128;
     const r = root.querySelector('canvas.upper-canvas').getBoundingClientRect();
-    return `canvas at (${r.x}, ${r.y}) with ${white} white pixels`;
-  });
+    return `canvas at (${{r.x}}, ${{r.y}}) with ${{white}} white pixels`;
+  }});
   const app = document.querySelector('[data-testid="stApp"]');
-  return `${seen.length} canvases: ${seen.join('; ')}; ` +
-    `script ${app && app.getAttribute('data-test-script-state')}, ` +
-    `connection ${app && app.getAttribute('data-test-connection-state')}`;
-}
-"""
+  return `${{seen.length}} canvases: ${{seen.join('; ')}}; ` +
+    `script ${{app && app.getAttribute('data-test-script-state')}}, ` +
+    `connection ${{app && app.getAttribute('data-test-connection-state')}}`;
+}}"""
 
 
 def open_draw_page(page, url: str, query: str = "") -> None:
@@ -127,12 +122,11 @@ def clear(page) -> None:
     place = canvas(page).bounding_box()
     page.evaluate(MARK_JS, "old")
     button.click()
-    # Where the old one was: after the run, the new canvas has been seen 288 px lower for a
-    # moment (under load), and a stroke drawn then missed it.
-    page.wait_for_function(READY_CANVAS_JS, arg=place, timeout=30_000)
     expect(page.get_by_text(HINT)).to_be_visible(timeout=30_000)
     expect(page.get_by_test_id("stMetric")).to_have_count(0, timeout=30_000)
     idle(page)
+    # Where the old one was: after the run, the new canvas has been seen 288 px lower for a
+    # moment (under load), and a stroke drawn then missed it.
     page.wait_for_function(READY_CANVAS_JS, arg=place, timeout=30_000)
 
 

@@ -9,6 +9,13 @@ from tests.conftest import wait_for_app
 
 pytestmark = pytest.mark.browser
 
+# The first chart's plot is drawn and at least 400 px tall.
+TALL_PLOT_JS = """
+() => {
+  const plot = document.querySelector('[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg');
+  return plot !== null && plot.getBoundingClientRect().height >= 400;
+}
+"""
 TRAINING = 180_000  # ms: generous, the 2-core machine may be busy
 PROJECTOR = {"width": 1280, "height": 720}
 WALL = {"width": 1920, "height": 1080}
@@ -170,9 +177,9 @@ def test_a_second_session_waits_for_the_trainer(browser, app_server):
         # What the room sees while it trains: a big "accuracy now" and a tall chart.
         now = metric(first, "Training accuracy now").get_by_test_id("stMetricValue")
         expect(now).to_have_text(re.compile(r"\d{1,3}\.\d%"))
-        plot = first.get_by_test_id("stVegaLiteChart").first.locator("canvas, svg").first
-        expect(plot).to_be_visible()
-        assert plot.bounding_box()["height"] >= 400
+        # Read in one step in the page: the live chart is redrawn every 0.5 s, and a plot
+        # found by one call was gone by the next (its bounding box None) on a loaded run.
+        first.wait_for_function(TALL_PLOT_JS, timeout=60_000)
 
         settle(second, open_train(second, app_server, "?preset=mlp-relu&epochs=1"), "mlp-relu")
         train_button(second).click()
